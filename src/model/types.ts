@@ -133,8 +133,12 @@ export interface Problem {
   /** Field path, e.g. `spec.ports[1].port`. */
   readonly path: string;
   readonly message: string;
-  /** skipped: the whole object was left out; ignored: one field/value was left out. */
-  readonly effect: 'skipped' | 'ignored';
+  /**
+   * skipped: the whole object was invalid and left out; ignored: one value was left out;
+   * not-proxied: a valid object kube-proxy also leaves alone (ExternalName, headless,
+   * another proxy's Service).
+   */
+  readonly effect: 'skipped' | 'ignored' | 'not-proxied';
 }
 
 /** Options a node's proxy is started with (kube-proxy's flags of the same meaning). */
