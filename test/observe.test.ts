@@ -1,0 +1,17 @@
+import { Registry } from 'prom-client';
+import { createMetrics, recordProblems } from '../src/observe/metrics.js';
+
+describe('metrics', () => {
+  it('counts invalid objects by kind and effect on an injected registry, not not-proxied ones', async () => {
+    const m = createMetrics(new Registry());
+    recordProblems(m, [
+      { kind: 'Service', object: 'a/b', path: 'spec.ports[0].port', message: 'x', effect: 'skipped' },
+      { kind: 'EndpointSlice', object: 'a/c', path: 'addressType', message: 'FQDN', effect: 'skipped' },
+      { kind: 'Service', object: 'a/d', path: '', message: 'ExternalName', effect: 'not-proxied' },
+    ]);
+    const text = await m.registry.metrics();
+    expect(text).toContain('kpx_invalid_objects_total{kind="Service",effect="skipped"} 1');
+    expect(text).toContain('kpx_invalid_objects_total{kind="EndpointSlice",effect="skipped"} 1');
+    expect(text).not.toContain('not-proxied');
+  });
+});
