@@ -1,5 +1,32 @@
-/** kpx command-line entry point (placeholder until the CLI lands). */
-export async function main(argv: readonly string[]): Promise<number> {
-  process.stderr.write(`kpx: not implemented yet: ${argv.join(' ')}\n`);
-  return 2;
+/** kpx command-line entry point; bin/kpx.js calls `main(process.argv.slice(2))`. */
+import { parseArgs, usageFor } from './args.js';
+import { processIO, type CliIO } from './output.js';
+import { renderCommand } from './render.js';
+
+/** Runs one command and returns the exit code: 0 ok, 1 nothing could be read, 2 usage. */
+export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  if (argv.length === 0) {
+    io.stderr(usageFor());
+    return 2;
+  }
+  const parsed = parseArgs(argv);
+  if (!parsed.ok) {
+    const help = parsed.topic !== undefined ? `kpx ${parsed.topic} --help` : 'kpx --help';
+    io.stderr(`kpx: ${parsed.error}\nRun '${help}' for usage.\n`);
+    return 2;
+  }
+  const cmd = parsed.value;
+  switch (cmd.command) {
+    case 'help':
+      io.stdout(usageFor(cmd.topic));
+      return 0;
+    case 'render':
+      return renderCommand(cmd.args, io);
+    case 'explain':
+    case 'diff':
+    case 'run':
+    case 'cleanup':
+      io.stderr(`kpx: ${cmd.command} is not implemented yet\n`);
+      return 2;
+  }
 }

@@ -1,0 +1,239 @@
+/**
+ * Command-line parsing for kpx. Pure: argv in, a typed command or an error out.
+ *
+ * Accepted forms: `--flag value`, `--flag=value`, `-f value`, `-f=value`; boolean flags
+ * also take `--flag=true|false`. List flags are repeatable and, like kube-proxy's, also
+ * split on commas (`--cluster-cidr 10.244.0.0/16,fd00:10:244::/56`). `--` ends flags.
+ */
+import { isIP } from 'node:net';
+
+export const BACKENDS = ['nftables', 'iptables', 'ipvs'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** Commands kpx knows; only `render` is implemented so far. */
+export const COMMANDS = ['render', 'explain', 'diff', 'run', 'cleanup'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export interface RenderArgs {
+  readonly backend: Backend;
+  /** `-f` paths in the order given; empty means the live cluster. `-` is stdin. */
+  readonly files: readonly string[];
+  readonly nodeName?: string;
+  readonly clusterCIDRs: readonly string[];
+  /** CIDRs and/or the word `primary`. Empty: the model's default (`primary`). */
+  readonly nodePortAddresses: readonly string[];
+  readonly serviceCIDRs: readonly string[];
+  readonly masqueradeAll: boolean;
+  readonly masqueradeBit?: number;
+  readonly kubeconfig?: string;
+  readonly out?: string;
+}
+
+export type Command =
+  | { readonly command: 'help'; readonly topic?: CommandName }
+  | { readonly command: 'render'; readonly args: RenderArgs }
+  | { readonly command: Exclude<CommandName, 'render'>; readonly argv: readonly string[] };
+
+export type ParseResult =
+  | { readonly ok: true; readonly value: Command }
+  | { readonly ok: false; readonly error: string; readonly topic?: CommandName };
+
+export const GLOBAL_USAGE = `Usage: kpx <command> [options]
+
+Commands:
+  render    print the complete ruleset for one node
+  explain   trace a packet through the rules (not implemented yet)
+  diff      print what a sync would change (not implemented yet)
+  run       run the proxy controller (not implemented yet)
+  cleanup   remove every rule kpx or kube-proxy created (not implemented yet)
+
+Run 'kpx <command> --help' for a command's options.
+`;
+
+export const RENDER_USAGE = `Usage: kpx render --backend nftables|iptables|ipvs [options]
+
+Prints the complete ruleset for one node, directly loadable (nftables: nft -f -).
+
+Input:
+  -f, --filename FILE|DIR    manifests (YAML or JSON: Service, EndpointSlice, Node,
+                             List). Repeatable. A DIR contributes every *.yaml, *.yml
+                             and *.json file directly in it (not subfolders), sorted
+                             by name. '-' reads stdin. Without -f: the live cluster.
+      --kubeconfig FILE      kubeconfig for the live cluster
+      --node-name NAME       the node to render for; its Node object gives the node
+                             IPs. Default: the only Node in the input, if there is
+                             exactly one, else the host name (as kube-proxy does)
+
+kube-proxy options (repeatable ones also accept comma-separated values):
+      --backend MODE         nftables, iptables or ipvs (required)
+      --cluster-cidr CIDR    pod CIDR(s): the local-traffic detector. Without it,
+                             there is no detector
+      --nodeport-addresses CIDR|primary
+                             where NodePorts are served (default: primary)
+      --service-cidr CIDR    service CIDR(s); unallocated IPs in them are dropped
+                             (nftables)
+      --masquerade-all       masquerade all traffic to cluster IPs
+      --masquerade-bit N     mark bit for masquerade, 0..31 (default 14 = 0x4000)
+
+Output:
+      --out DIR              write files into DIR instead of stdout
+  -h, --help                 print this help
+
+Skipped objects are reported on stderr. Exit status: 0 on success (even with skipped
+objects), 1 if no object could be read, 2 on a usage error.
+`;
+
+export function usageFor(topic?: CommandName): string {
+  return topic === 'render' ? RENDER_USAGE : GLOBAL_USAGE;
+}
+
+type FlagKind = 'string' | 'list' | 'bool';
+type RenderKey =
+  | 'backend' | 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs'
+  | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig' | 'out' | 'help';
+
+interface FlagSpec {
+  readonly key: RenderKey;
+  readonly kind: FlagKind;
+  /** List flags whose values are also split on commas. */
+  readonly commas?: boolean;
+}
+
+const RENDER_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  '--backend': { key: 'backend', kind: 'string' },
+  '-f': { key: 'files', kind: 'list' },
+  '--filename': { key: 'files', kind: 'list' },
+  '--node-name': { key: 'nodeName', kind: 'string' },
+  '--cluster-cidr': { key: 'clusterCIDRs', kind: 'list', commas: true },
+  '--nodeport-addresses': { key: 'nodePortAddresses', kind: 'list', commas: true },
+  '--service-cidr': { key: 'serviceCIDRs', kind: 'list', commas: true },
+  '--masquerade-all': { key: 'masqueradeAll', kind: 'bool' },
+  '--masquerade-bit': { key: 'masqueradeBit', kind: 'string' },
+  '--kubeconfig': { key: 'kubeconfig', kind: 'string' },
+  '--out': { key: 'out', kind: 'string' },
+  '-h': { key: 'help', kind: 'bool' },
+  '--help': { key: 'help', kind: 'bool' },
+};
+
+/** Parses `argv` without the node and script names (`process.argv.slice(2)`). */
+export function parseArgs(argv: readonly string[]): ParseResult {
+  const [first, ...rest] = argv;
+  if (first === undefined) return { ok: false, error: 'no command given' };
+  if (first === '-h' || first === '--help') return { ok: true, value: { command: 'help' } };
+  if (first === 'help') {
+    const topic = rest[0];
+    if (topic === undefined) return { ok: true, value: { command: 'help' } };
+    if (!isCommand(topic)) return { ok: false, error: `unknown command "${topic}"` };
+    return { ok: true, value: { command: 'help', topic } };
+  }
+  if (!isCommand(first)) {
+    return { ok: false, error: first.startsWith('-') ? `unknown flag ${first}` : `unknown command "${first}"` };
+  }
+  if (first === 'render') return parseRender(rest);
+  if (rest.includes('-h') || rest.includes('--help')) return { ok: true, value: { command: 'help', topic: first } };
+  return { ok: true, value: { command: first, argv: rest } };
+}
+
+function isCommand(s: string): s is CommandName {
+  return (COMMANDS as readonly string[]).includes(s);
+}
+
+interface Raw {
+  strings: Partial<Record<RenderKey, string>>;
+  lists: Partial<Record<RenderKey, string[]>>;
+  bools: Partial<Record<RenderKey, boolean>>;
+}
+
+function parseRender(argv: readonly string[]): ParseResult {
+  const fail = (error: string): ParseResult => ({ ok: false, error, topic: 'render' });
+  const raw: Raw = { strings: {}, lists: {}, bools: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') {
+      if (i + 1 < argv.length) return fail(`unexpected argument "${argv[i + 1] ?? ''}"`);
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') return fail(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    const spec = RENDER_FLAGS[name];
+    if (spec === undefined) return fail(`unknown flag ${name}`);
+
+    if (spec.kind === 'bool') {
+      if (inline === undefined || inline === 'true') raw.bools[spec.key] = true;
+      else if (inline === 'false') raw.bools[spec.key] = false;
+      else return fail(`${name} takes no value or =true|=false, got "${inline}"`);
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = argv[i + 1];
+      // A value may be '-' (stdin) but not another flag.
+      if (next === undefined || (next.startsWith('-') && next !== '-')) return fail(`${name} needs a value`);
+      value = next;
+      i++;
+    }
+    if (value === '') return fail(`${name} needs a non-empty value`);
+    if (spec.kind === 'string') {
+      if (raw.strings[spec.key] !== undefined) return fail(`${name} given more than once`);
+      raw.strings[spec.key] = value;
+    } else {
+      const values = spec.commas === true ? value.split(',').map((v) => v.trim()) : [value];
+      if (values.some((v) => v === '')) return fail(`${name}: empty element in "${value}"`);
+      (raw.lists[spec.key] ??= []).push(...values);
+    }
+  }
+  if (raw.bools.help === true) return { ok: true, value: { command: 'help', topic: 'render' } };
+  return buildRenderArgs(raw, fail);
+}
+
+function buildRenderArgs(raw: Raw, fail: (e: string) => ParseResult): ParseResult {
+  const backend = raw.strings.backend;
+  if (backend === undefined) return fail(`--backend is required (${BACKENDS.join('|')})`);
+  if (!(BACKENDS as readonly string[]).includes(backend)) {
+    return fail(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`);
+  }
+  const clusterCIDRs = raw.lists.clusterCIDRs ?? [];
+  const serviceCIDRs = raw.lists.serviceCIDRs ?? [];
+  const nodePortAddresses = raw.lists.nodePortAddresses ?? [];
+  for (const [flag, list] of [['--cluster-cidr', clusterCIDRs], ['--service-cidr', serviceCIDRs]] as const) {
+    const bad = list.find((c) => !isCIDR(c));
+    if (bad !== undefined) return fail(`${flag}: "${bad}" is not a CIDR`);
+  }
+  const badNP = nodePortAddresses.find((c) => c !== 'primary' && !isCIDR(c));
+  if (badNP !== undefined) return fail(`--nodeport-addresses: "${badNP}" is neither a CIDR nor "primary"`);
+
+  let masqueradeBit: number | undefined;
+  const bitText = raw.strings.masqueradeBit;
+  if (bitText !== undefined) {
+    if (!/^\d+$/.test(bitText) || Number(bitText) > 31) {
+      return fail(`--masquerade-bit must be an integer 0..31, got "${bitText}"`);
+    }
+    masqueradeBit = Number(bitText);
+  }
+
+  const args: RenderArgs = {
+    backend: backend as Backend,
+    files: raw.lists.files ?? [],
+    clusterCIDRs,
+    nodePortAddresses,
+    serviceCIDRs,
+    masqueradeAll: raw.bools.masqueradeAll ?? false,
+    ...(raw.strings.nodeName !== undefined ? { nodeName: raw.strings.nodeName } : {}),
+    ...(masqueradeBit !== undefined ? { masqueradeBit } : {}),
+    ...(raw.strings.kubeconfig !== undefined ? { kubeconfig: raw.strings.kubeconfig } : {}),
+    ...(raw.strings.out !== undefined ? { out: raw.strings.out } : {}),
+  };
+  return { ok: true, value: { command: 'render', args } };
+}
+
+/** `addr/prefix` with a valid address and a prefix length in range for its family. */
+export function isCIDR(s: string): boolean {
+  const slash = s.indexOf('/');
+  if (slash < 0) return false;
+  const family = isIP(s.slice(0, slash));
+  const prefix = s.slice(slash + 1);
+  if (family === 0 || !/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
