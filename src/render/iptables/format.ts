@@ -1,0 +1,108 @@
+/**
+ * Printing: typed rules → argument lists → `iptables-restore` input.
+ *
+ * Arguments are kube-proxy's, in its order. Addresses carry an explicit prefix (`/32`,
+ * `/128`) and marks print as `0x4000`: the forms `iptables-save` prints back, so the text
+ * can be compared with a dump.
+ */
+import type { IptChain, IptMatch, IptRule, IptTable, IptTarget, IptablesRuleset } from './types.js';
+
+/** `0x4000`, as iptables-save prints marks. */
+export function formatMark(n: number): string {
+  return `0x${(n >>> 0).toString(16)}`;
+}
+
+/**
+ * `%0.10f` as Go prints it: the exact decimal value of the double, rounded half to even
+ * at the 10th decimal. (`toFixed` rounds exact ties up: they differ for 1/2048.)
+ */
+export function formatProbability(p: number): string {
+  // toFixed(100) is the exact expansion for every double ≥ 2^-47 (≤ 100 fraction digits).
+  const exact = p.toFixed(100);
+  const dot = exact.indexOf('.');
+  const intPart = exact.slice(0, dot);
+  const frac = exact.slice(dot + 1);
+  const keep = frac.slice(0, 10);
+  const rest = frac.slice(10).replace(/0+$/, '');
+  let roundUp: boolean;
+  if (rest === '' || rest[0]! < '5') roundUp = false;
+  else if (rest[0]! > '5' || rest.length > 1) roundUp = true;
+  else roundUp = Number(keep[keep.length - 1]) % 2 === 1; // exact tie: to even
+  let digits = intPart + keep;
+  if (roundUp) {
+    const n = (BigInt(digits) + 1n).toString().padStart(digits.length, '0');
+    digits = n;
+  }
+  return `${digits.slice(0, digits.length - 10)}.${digits.slice(-10)}`;
+}
+
+function matchArgs(m: IptMatch): string[] {
+  const not = (negate: boolean): string[] => (negate ? ['!'] : []);
+  switch (m.kind) {
+    case 'comment': return ['-m', 'comment', '--comment', m.text];
+    case 'protocol': return ['-m', m.protocol, '-p', m.protocol];
+    case 'dport': return ['--dport', String(m.port)];
+    case 'source': return [...not(m.negate), '-s', m.cidr];
+    case 'destination': return [...not(m.negate), '-d', m.cidr];
+    case 'addrtype-local': return ['-m', 'addrtype', m.addr === 'src' ? '--src-type' : '--dst-type', 'LOCAL'];
+    case 'mark': return ['-m', 'mark', ...not(m.negate), '--mark', `${formatMark(m.value)}/${formatMark(m.mask)}`];
+    case 'conntrack': return ['-m', 'conntrack', ...not(m.negate), '--ctstate', m.states.join(',')];
+    case 'statistic-random': return ['-m', 'statistic', '--mode', 'random', '--probability', formatProbability(m.probability)];
+    case 'recent-check': return ['-m', 'recent', '--name', m.name, '--rcheck', '--seconds', String(m.seconds), '--reap'];
+    case 'recent-set': return ['-m', 'recent', '--name', m.name, '--set'];
+  }
+}
+
+function targetArgs(t: IptTarget): string[] {
+  switch (t.kind) {
+    case 'jump': return ['-j', t.chain];
+    case 'ACCEPT': case 'DROP': case 'RETURN': case 'REJECT': return ['-j', t.kind];
+    case 'mark': return ['-j', 'MARK', t.op === 'or' ? '--or-mark' : '--xor-mark', formatMark(t.mark)];
+    case 'MASQUERADE': return ['-j', 'MASQUERADE', ...(t.randomFully ? ['--random-fully'] : [])];
+    case 'DNAT': return ['-j', 'DNAT', '--to-destination', t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`];
+  }
+}
+
+/** A rule's arguments after `-A CHAIN`, unquoted (one array element per argv word). */
+export function ruleArgs(rule: IptRule): string[] {
+  return [...rule.matches.flatMap(matchArgs), ...(rule.target ? targetArgs(rule.target) : [])];
+}
+
+/** Quotes a word for iptables-restore when it holds whitespace or quotes (comments). */
+export function quoteArg(word: string): string {
+  if (word !== '' && !/[\s"'\\]/.test(word)) return word;
+  return `"${word.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** `-A CHAIN args…` as one restore line. */
+export function formatRule(chain: string, rule: IptRule): string {
+  return ['-A', chain, ...ruleArgs(rule)].map(quoteArg).join(' ');
+}
+
+/** The chain's declaration line: `:KUBE-SERVICES - [0:0]`, built-ins `:INPUT ACCEPT [0:0]`. */
+export function formatChainLine(chain: IptChain): string {
+  return `:${chain.name} ${chain.builtin ? 'ACCEPT' : '-'} [0:0]`;
+}
+
+export interface RestoreOptions {
+  /**
+   * Include the built-in chains and kpx's jump rules in them (default true). Loaded
+   * without `--noflush`, the text then replaces the whole `filter` and `nat` tables
+   * (a private namespace, a dedicated node). False prints only kube-proxy's own chains,
+   * for `iptables-restore --noflush` with the jumps ensured separately, as kube-proxy does.
+   */
+  readonly builtinJumps?: boolean;
+}
+
+export function formatTable(table: IptTable, options: RestoreOptions = {}): string {
+  const chains = table.chains.filter((c) => options.builtinJumps !== false || !c.builtin);
+  const lines = [`*${table.name}`, ...chains.map(formatChainLine)];
+  for (const c of chains) for (const r of c.rules) lines.push(formatRule(c.name, r));
+  lines.push('COMMIT');
+  return lines.join('\n');
+}
+
+/** Input for `iptables-restore` (ipv4) or `ip6tables-restore` (ipv6): `*filter` then `*nat`. */
+export function toIptablesRestore(ruleset: IptablesRuleset, options: RestoreOptions = {}): string {
+  return `${ruleset.tables.map((t) => formatTable(t, options)).join('\n')}\n`;
+}

@@ -1,0 +1,12 @@
+/** Public API of the iptables backend (see README.md). */
+export type * from './types.js';
+export { renderIptables, renderIptablesFamilies, LARGE_CLUSTER_ENDPOINTS_THRESHOLD } from './render.js';
+export {
+  toIptablesRestore, formatTable, formatRule, formatChainLine, ruleArgs, quoteArg, formatMark, formatProbability,
+} from './format.js';
+export type { RestoreOptions } from './format.js';
+export { toIptablesOutput, splitRestoreOutput, restoreHeader, RESTORE_TOOL, IPTABLES_OUT_FILES } from './output.js';
+export {
+  C as CHAINS, PREFIX as CHAIN_PREFIX, base32Sha256, endpointString, serviceChainName, endpointChainName, isServiceChainName,
+} from './names.js';
+export type { ServiceChainKind } from './names.js';
