@@ -52,7 +52,8 @@ Run 'kpx <command> --help' for a command's options.
 
 export const RENDER_USAGE = `Usage: kpx render --backend nftables|iptables|ipvs [options]
 
-Prints the complete ruleset for one node, directly loadable (nftables: nft -f -).
+Prints the complete ruleset for one node, directly loadable (nftables: nft -f -;
+iptables: iptables-restore, the IPv6 part is commented '#6 ' for ip6tables-restore).
 
 Input:
   -f, --filename FILE|DIR    manifests (YAML or JSON: Service, EndpointSlice, Node,

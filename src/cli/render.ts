@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { buildProxyState, OptionsError, type BuildResult, type ProxyOptions } from '../model/index.js';
 import { renderNftables, toNftScript } from '../render/nftables/index.js';
+import { IPTABLES_OUT_FILES, renderIptablesFamilies, toIptablesOutput, toIptablesRestore } from '../render/iptables/index.js';
 import type { RenderArgs } from './args.js';
 import { parseManifests, readManifestSources, selectNode } from './manifests.js';
 import { formatNote, formatProblem, type CliIO } from './output.js';
@@ -16,7 +17,7 @@ import { formatNote, formatProblem, type CliIO } from './output.js';
 export const NFTABLES_OUT_FILE = 'kube-proxy.nft';
 
 export async function renderCommand(args: RenderArgs, io: CliIO): Promise<number> {
-  if (args.backend !== 'nftables') {
+  if (args.backend === 'ipvs') {
     io.stderr(`kpx: backend ${args.backend} is not implemented yet\n`);
     return 2;
   }
@@ -70,6 +71,21 @@ export async function renderCommand(args: RenderArgs, io: CliIO): Promise<number
   for (const problem of problems) {
     // ExternalName, headless and other proxies' Services are not errors: say nothing.
     if (problem.effect !== 'not-proxied') io.stderr(formatProblem(problem));
+  }
+
+  if (args.backend === 'iptables') {
+    const rulesets = renderIptablesFamilies(state);
+    if (args.out === undefined) {
+      io.stdout(toIptablesOutput(rulesets));
+      return 0;
+    }
+    await mkdir(args.out, { recursive: true });
+    for (const r of rulesets) {
+      const file = join(args.out, IPTABLES_OUT_FILES[r.family]);
+      await writeFile(file, toIptablesRestore(r));
+      io.stderr(`kpx: wrote ${file}\n`);
+    }
+    return 0;
   }
 
   const script = toNftScript(renderNftables(state));

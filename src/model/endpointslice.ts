@@ -66,6 +66,8 @@ export function parseEndpointSlice(s: V1EndpointSlice): SliceParse {
   else if (addressType === 'IPv6') family = 'ipv6';
   else if (addressType === 'FQDN') c.fail('addressType', 'FQDN endpoints cannot be proxied');
   else c.fail('addressType', `unknown address type ${JSON.stringify(addressType)}`);
+  // Without a usable address type the endpoints cannot be read: one problem is enough.
+  if (!family) return { problems: c.problems };
 
   const ports: { name: string; protocol: Protocol; port: number }[] = [];
   c.array('ports', s.ports)?.forEach((raw, i) => {

@@ -43,8 +43,8 @@ describe('main', () => {
   });
 
   it('exits 2 for what is not implemented yet', async () => {
-    expect(await run(['render', '--backend', 'iptables', '-f', EXAMPLES])).toEqual({
-      code: 2, stdout: '', stderr: 'kpx: backend iptables is not implemented yet\n',
+    expect(await run(['render', '--backend', 'ipvs', '-f', EXAMPLES])).toEqual({
+      code: 2, stdout: '', stderr: 'kpx: backend ipvs is not implemented yet\n',
     });
     expect(await run(['render', '--backend', 'ipvs', '-f', EXAMPLES])).toMatchObject({ code: 2 });
     expect(await run(['render', '--backend', 'nftables'])).toMatchObject({ code: 2, stderr: expect.stringContaining('live cluster is not implemented yet') });
