@@ -5,7 +5,7 @@ export {
   toIptablesRestore, formatTable, formatRule, formatChainLine, ruleArgs, quoteArg, formatMark, formatProbability,
 } from './format.js';
 export type { RestoreOptions } from './format.js';
-export { toIptablesOutput, splitRestoreOutput, restoreHeader, RESTORE_TOOL, IPTABLES_OUT_FILES } from './output.js';
+export { toIptablesOutput, splitRestoreOutput, RESTORE_TOOL, IPTABLES_OUT_FILES, IPV6_LINE_PREFIX } from './output.js';
 export {
   C as CHAINS, PREFIX as CHAIN_PREFIX, base32Sha256, endpointString, serviceChainName, endpointChainName, isServiceChainName,
 } from './names.js';
