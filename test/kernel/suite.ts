@@ -1,0 +1,109 @@
+/**
+ * What every backend's real-packet suite shares: the scenario list, rendering through
+ * the real CLI, echo servers for every endpoint the scenarios name, probe batches built
+ * from flows.ts, and the judgement of a case (with a backend's not-honoured list).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { KPX, ROOT, SCENARIOS, scenarioArgs, scenarioNames } from '../helpers/scenarios.js';
+import { checkFlow, summarize } from './check.js';
+import { probeCount, type FlowCase } from './flows.js';
+import type { KernelHarness, ProbeResult, ServerSpec } from './harness.js';
+import { DEFAULT_RENDER_ARGS } from './topology.js';
+
+export const scenarios = scenarioNames().filter((s) => existsSync(join(SCENARIOS, s, 'cluster.yaml')));
+
+/** A case a backend cannot honour: why, and what must happen instead. */
+export interface NotHonoured {
+  readonly reason: string;
+  readonly instead: FlowCase['expect'];
+}
+
+export interface RunResult { readonly code: number; readonly stdout: string; readonly stderr: string }
+
+export function run(cmd: string, args: readonly string[], input = ''): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.on('error', () => { /* the command may exit before reading everything */ });
+    child.stdin.end(input);
+  });
+}
+
+export function renderArgs(backend: string, scenario: string): string[] {
+  const args = scenarioArgs(scenario);
+  return ['render', '--backend', backend, '-f', join(SCENARIOS, scenario, 'cluster.yaml'), ...(args.length > 0 ? args : DEFAULT_RENDER_ARGS)];
+}
+
+/** `kpx render` of one scenario, through the real (built) CLI. */
+export function renderScenario(backend: string, scenario: string): Promise<RunResult> {
+  return run(process.execPath, [KPX, ...renderArgs(backend, scenario)]);
+}
+
+export function requireBuiltCli(): void {
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+    throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm test builds).');
+  }
+}
+
+/** Runs `cmd` inside the harness's node namespace (never anywhere else). */
+export async function inNode(h: KernelHarness, cmd: string, args: readonly string[], input = ''): Promise<string> {
+  const r = await run('ip', ['netns', 'exec', h.node, cmd, ...args], input);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${h.node} exited ${r.code}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Echo servers for every endpoint address and port any scenario's slices name. */
+export function serverSpecs(h: KernelHarness): ServerSpec[] {
+  const specs = new Map<string, ServerSpec>();
+  for (const s of scenarios) {
+    for (const doc of parseAllDocuments(readFileSync(join(SCENARIOS, s, 'cluster.yaml'), 'utf8'))) {
+      const obj = doc.toJS() as { kind?: string; addressType?: string; endpoints?: { addresses?: string[] }[] | null; ports?: { port?: number; protocol?: string }[] | null } | null;
+      if (obj?.kind !== 'EndpointSlice' || (obj.addressType !== 'IPv4' && obj.addressType !== 'IPv6')) continue;
+      for (const e of obj.endpoints ?? []) {
+        for (const ip of e.addresses ?? []) {
+          try { h.namespaceOf(ip); } catch { continue; }
+          for (const p of obj.ports ?? []) {
+            const proto = (p.protocol ?? 'TCP').toLowerCase();
+            if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535 || (proto !== 'tcp' && proto !== 'udp')) continue;
+            specs.set(`${ip} ${p.port} ${proto}`, { ip, port: p.port, proto });
+          }
+        }
+      }
+    }
+  }
+  return [...specs.values()];
+}
+
+/** Sends every case's probes (sticky cases one at a time) and returns results by case index. */
+export async function probeCases(h: KernelHarness, cases: readonly FlowCase[]): Promise<Map<string, ProbeResult[]>> {
+  const groups = cases.map((c, i) => ({
+    id: String(i),
+    from: c.from,
+    concurrency: c.expect.kind === 'sticky' ? 1 : 20,
+    probes: Array.from({ length: probeCount(c) }, () => ({ proto: c.proto, dst: c.dst, dport: c.dport })),
+  }));
+  return new Map(await h.sendGroups(groups));
+}
+
+function describeCase(c: FlowCase): string {
+  return `${c.from} → ${c.proto} ${c.dst.includes(':') ? `[${c.dst}]` : c.dst}:${c.dport}`;
+}
+
+/** Throws with a precise account when the probes do not show what the case expects. */
+export function judge(backend: string, c: FlowCase, results: readonly ProbeResult[] | undefined, notHonoured: Readonly<Record<string, NotHonoured>> = {}): void {
+  if (results === undefined) throw new Error('no probe results');
+  const limit = notHonoured[c.name];
+  const problems = checkFlow(limit ? { ...c, expect: limit.instead } : c, results);
+  if (problems.length > 0) {
+    const note = limit ? ` [not honoured by ${backend}: ${limit.reason}; expected instead: ${limit.instead.kind}]` : '';
+    throw new Error(`${describeCase(c)}: ${problems.join('; ')}${note}\n  outcomes: ${summarize(results)}`);
+  }
+}
