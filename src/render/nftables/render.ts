@@ -4,7 +4,7 @@
  */
 import type { FamilyState, ProxyState } from '../../model/types.js';
 import { baseChains, fixedChains, lbChain } from './chains.js';
-import { addrOrder, intervalElements } from './cidr.js';
+import { addrSortKey, intervalElements } from './cidr.js';
 import { Collector, collectServicePort } from './frontends.js';
 import { N, TABLE_NAME, lbMapName, nftFamily, type LbKind } from './names.js';
 import type { NftElement, NftFamily, NftMap, NftMapElement, NftRuleset, NftSet, NftTable, NftTypeSpec } from './types.js';
@@ -17,20 +17,7 @@ const LB_KINDS: readonly LbKind[] = ['lb', 'lbc', 'np-lb', 'np-lbc'];
  */
 function sortKeyPart(part: string): string {
   if (/^\d+$/.test(part)) return `0${part.padStart(12, '0')}`;
-  const slash = part.indexOf('/');
-  const addr = slash < 0 ? part : part.slice(0, slash);
-  const prefix = slash < 0 ? '' : part.slice(slash + 1);
-  const v6 = addr.includes(':');
-  let hex: string | undefined;
-  if (!v6) {
-    const octets = addr.split('.').map(Number);
-    if (octets.length === 4 && octets.every((o) => Number.isInteger(o) && o >= 0 && o <= 255)) {
-      hex = octets.map((o) => o.toString(16).padStart(2, '0')).join('');
-    }
-  } else {
-    hex = addrOrder(addr)?.toString(16).padStart(32, '0');
-  }
-  return hex === undefined ? `3${part}` : `${v6 ? '2' : '1'}${hex}/${prefix.padStart(3, '0')}`;
+  return addrSortKey(part) ?? `3${part}`;
 }
 
 /** Deterministic element order (decorate, sort, undecorate; key parts memoised). */
