@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything kpx and its tests need on a fresh Debian machine (run as root).
 # Idempotent: packages already present are not fetched again.
+#   --tests  also what the test suites need: etcd + a kube-apiserver built from source.
 set -euo pipefail
+tests=false
+[ "${1:-}" = "--tests" ] && tests=true
 cd "$(dirname "$0")/.."
 
 need=()
@@ -21,4 +24,9 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
   npm install --no-audit --no-fund >&2
 else
   npm run --silent build >&2
+fi
+
+if $tests; then
+  # etcd (Debian) and kube-apiserver (go build, cached in .cache/bin: ~10 min cold).
+  bash test/apiserver/install.sh
 fi
