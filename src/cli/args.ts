@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 export const BACKENDS = ['nftables', 'iptables', 'ipvs'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
-/** Commands kpx knows; only `render` is implemented so far. */
+/** Commands kpx knows; `render` and `explain` are implemented so far. */
 export const COMMANDS = ['render', 'explain', 'diff', 'run', 'cleanup'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -29,10 +29,22 @@ export interface RenderArgs {
   readonly out?: string;
 }
 
+export const EXPLAIN_PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+
+/** `kpx explain`: every render option (but --out) plus the packet; --backend defaults to nftables. */
+export interface ExplainArgs extends Omit<RenderArgs, 'out'> {
+  readonly src: string;
+  readonly dst: string;
+  readonly dport: number;
+  readonly proto: (typeof EXPLAIN_PROTOCOLS)[number];
+  readonly output: 'text' | 'json';
+}
+
 export type Command =
   | { readonly command: 'help'; readonly topic?: CommandName }
   | { readonly command: 'render'; readonly args: RenderArgs }
-  | { readonly command: Exclude<CommandName, 'render'>; readonly argv: readonly string[] };
+  | { readonly command: 'explain'; readonly args: ExplainArgs }
+  | { readonly command: Exclude<CommandName, 'render' | 'explain'>; readonly argv: readonly string[] };
 
 export type ParseResult =
   | { readonly ok: true; readonly value: Command }
@@ -42,7 +54,7 @@ export const GLOBAL_USAGE = `Usage: kpx <command> [options]
 
 Commands:
   render    print the complete ruleset for one node
-  explain   trace a packet through the rules (not implemented yet)
+  explain   trace a packet through the rules: path and every possible outcome
   diff      print what a sync would change (not implemented yet)
   run       run the proxy controller (not implemented yet)
   cleanup   remove every rule kpx or kube-proxy created (not implemented yet)
@@ -84,14 +96,43 @@ Skipped objects are reported on stderr. Exit status: 0 on success (even with ski
 objects), 1 if no object could be read, 2 on a usage error.
 `;
 
+export const EXPLAIN_USAGE = `Usage: kpx explain [render options] --src IP --dst IP --dport N [--proto tcp|udp|sctp]
+
+Traces the first packet of a new connection through the rules kpx renders for the node
+and prints the path (hooks, chains, rules that matched) and every possible outcome with
+its probability: DNAT to an endpoint (masqueraded or not), reject, drop, or none (kpx's
+rules leave the packet alone). A source that is one of the node's addresses (from its
+Node object) is traced as generated on the node (output hooks); any other as arriving
+(prerouting hooks).
+
+Packet:
+      --src IP               source address
+      --dst IP               destination address (same family)
+      --dport N              destination port, 1..65535
+      --proto P              tcp (default), udp or sctp
+
+Every 'kpx render' option is accepted (-f, --node-name, --cluster-cidr,
+--nodeport-addresses, --service-cidr, --masquerade-all, --masquerade-bit, --kubeconfig);
+--backend defaults to nftables here.
+
+Output:
+      --output text|json     human-readable (default) or JSON:
+                             {"outcomes": [{"verdict", "endpoint", "probability",
+                             "masquerade"}], "path": [...]}
+  -h, --help                 print this help
+
+Exit status: 0 on success, 1 if no object could be read, 2 on a usage error.
+`;
+
 export function usageFor(topic?: CommandName): string {
-  return topic === 'render' ? RENDER_USAGE : GLOBAL_USAGE;
+  return topic === 'render' ? RENDER_USAGE : topic === 'explain' ? EXPLAIN_USAGE : GLOBAL_USAGE;
 }
 
 type FlagKind = 'string' | 'list' | 'bool';
 type RenderKey =
   | 'backend' | 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs'
-  | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig' | 'out' | 'help';
+  | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig' | 'out' | 'help'
+  | 'src' | 'dst' | 'dport' | 'proto' | 'output';
 
 interface FlagSpec {
   readonly key: RenderKey;
@@ -131,6 +172,7 @@ export function parseArgs(argv: readonly string[]): ParseResult {
     return { ok: false, error: first.startsWith('-') ? `unknown flag ${first}` : `unknown command "${first}"` };
   }
   if (first === 'render') return parseRender(rest);
+  if (first === 'explain') return parseExplain(rest);
   if (rest.includes('-h') || rest.includes('--help')) return { ok: true, value: { command: 'help', topic: first } };
   return { ok: true, value: { command: first, argv: rest } };
 }
@@ -145,8 +187,50 @@ interface Raw {
   bools: Partial<Record<RenderKey, boolean>>;
 }
 
+const EXPLAIN_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  ...Object.fromEntries(Object.entries(RENDER_FLAGS).filter(([flag]) => flag !== '--out')),
+  '--src': { key: 'src', kind: 'string' },
+  '--dst': { key: 'dst', kind: 'string' },
+  '--dport': { key: 'dport', kind: 'string' },
+  '--proto': { key: 'proto', kind: 'string' },
+  '--output': { key: 'output', kind: 'string' },
+};
+
 function parseRender(argv: readonly string[]): ParseResult {
   const fail = (error: string): ParseResult => ({ ok: false, error, topic: 'render' });
+  const raw = parseFlags(argv, RENDER_FLAGS, fail);
+  if (!('strings' in raw)) return raw;
+  if (raw.bools.help === true) return { ok: true, value: { command: 'help', topic: 'render' } };
+  return buildRenderArgs(raw, fail);
+}
+
+function parseExplain(argv: readonly string[]): ParseResult {
+  const fail = (error: string): ParseResult => ({ ok: false, error, topic: 'explain' });
+  const raw = parseFlags(argv, EXPLAIN_FLAGS, fail);
+  if (!('strings' in raw)) return raw;
+  if (raw.bools.help === true) return { ok: true, value: { command: 'help', topic: 'explain' } };
+  raw.strings.backend ??= 'nftables';
+  const base = buildRenderArgs(raw, fail);
+  if (!base.ok || base.value.command !== 'render') return base;
+  const { out: _out, ...renderArgs } = base.value.args;
+  const { src, dst, dport, proto = 'tcp', output = 'text' } = raw.strings;
+  if (src === undefined || dst === undefined || dport === undefined) return fail('--src, --dst and --dport are required');
+  const srcFamily = isIP(src);
+  const dstFamily = isIP(dst);
+  if (srcFamily === 0) return fail(`--src: "${src}" is not an IP address`);
+  if (dstFamily === 0) return fail(`--dst: "${dst}" is not an IP address`);
+  if (srcFamily !== dstFamily) return fail(`--src ${src} and --dst ${dst} are of different IP families`);
+  if (!/^\d+$/.test(dport) || Number(dport) < 1 || Number(dport) > 65535) return fail(`--dport must be 1..65535, got "${dport}"`);
+  if (!(EXPLAIN_PROTOCOLS as readonly string[]).includes(proto)) return fail(`--proto must be one of ${EXPLAIN_PROTOCOLS.join(', ')}, got "${proto}"`);
+  if (output !== 'text' && output !== 'json') return fail(`--output must be text or json, got "${output}"`);
+  const args: ExplainArgs = {
+    ...renderArgs, src, dst, dport: Number(dport), proto: proto as ExplainArgs['proto'], output,
+  };
+  return { ok: true, value: { command: 'explain', args } };
+}
+
+/** Flags of one command into `Raw`, or the usage error. */
+function parseFlags(argv: readonly string[], flags: Readonly<Record<string, FlagSpec>>, fail: (error: string) => ParseResult): Raw | ParseResult {
   const raw: Raw = { strings: {}, lists: {}, bools: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -158,7 +242,7 @@ function parseRender(argv: readonly string[]): ParseResult {
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
     const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    const spec = RENDER_FLAGS[name];
+    const spec = flags[name];
     if (spec === undefined) return fail(`unknown flag ${name}`);
 
     if (spec.kind === 'bool') {
@@ -185,8 +269,7 @@ function parseRender(argv: readonly string[]): ParseResult {
       (raw.lists[spec.key] ??= []).push(...values);
     }
   }
-  if (raw.bools.help === true) return { ok: true, value: { command: 'help', topic: 'render' } };
-  return buildRenderArgs(raw, fail);
+  return raw;
 }
 
 function buildRenderArgs(raw: Raw, fail: (e: string) => ParseResult): ParseResult {

@@ -1,6 +1,7 @@
 /** kpx command-line entry point; bin/kpx.js calls `main(process.argv.slice(2))`. */
 import { parseArgs, usageFor } from './args.js';
 import { processIO, type CliIO } from './output.js';
+import { explainCommand } from './explain.js';
 import { renderCommand } from './render.js';
 
 /** Runs one command and returns the exit code: 0 ok, 1 nothing could be read, 2 usage. */
@@ -23,6 +24,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     case 'render':
       return renderCommand(cmd.args, io);
     case 'explain':
+      return explainCommand(cmd.args, io);
     case 'diff':
     case 'run':
     case 'cleanup':

@@ -75,7 +75,7 @@ describe('parseArgs', () => {
   });
 
   it('passes the other commands through', () => {
-    expect(parseArgs(['explain', '--src', '1.2.3.4'])).toEqual({ ok: true, value: { command: 'explain', argv: ['--src', '1.2.3.4'] } });
+    expect(parseArgs(['diff', '-f', 'x'])).toEqual({ ok: true, value: { command: 'diff', argv: ['-f', 'x'] } });
     expect(parseArgs(['cleanup'])).toEqual({ ok: true, value: { command: 'cleanup', argv: [] } });
   });
 });

@@ -1,0 +1,49 @@
+/**
+ * Flow cases (test/kernel/flows.ts) a backend does not honour, by case name, with the
+ * reason and what happens instead. The conformance suite judges these cases by `instead`
+ * (so a change in behaviour is noticed either way). The iptables entries are the ones the
+ * real-kernel iptables tests give (test/kernel/iptables.test.ts, NOT_HONOURED): same
+ * cases, same reasons.
+ */
+import type { FlowCase } from '../kernel/flows.js';
+
+export interface NotHonoured {
+  readonly reason: string;
+  readonly instead: FlowCase['expect'];
+}
+
+/** Backends the conformance suite knows; ipvs joins once src/render/ipvs exists. */
+export type ConformanceBackend = 'nftables' | 'iptables' | 'ipvs';
+
+export const NOT_HONOURED: Readonly<Record<ConformanceBackend, Readonly<Record<string, NotHonoured>>>> = {
+  nftables: {},
+  iptables: {
+    'pod → cluster IP on a port the Service does not serve is rejected': {
+      reason: 'upstream iptables mode has no catch-all for cluster IPs (only nftables mode rejects unserved ports): '
+        + 'the packet is routed on and nothing answers (probes time out)',
+      instead: { kind: 'unanswered' },
+    },
+    'pod → IPv6 cluster IP on an unserved port is rejected': {
+      reason: 'as above, for IPv6: no rule matches an unserved cluster IP port in iptables mode',
+      instead: { kind: 'unanswered' },
+    },
+    'an allocated cluster IP on an unserved port is still rejected': {
+      reason: 'as above: iptables mode never rejects unserved cluster IP ports',
+      instead: { kind: 'unanswered' },
+    },
+    'service-cidr: pod → unallocated service IP is dropped': {
+      reason: 'upstream iptables mode ignores --service-cidr (dropping unallocated service IPs is nftables-mode only): '
+        + 'no rule matches, the packet is routed on',
+      instead: { kind: 'unanswered' },
+    },
+    'service-cidr: pod → unallocated IPv6 service IP is dropped': {
+      reason: 'as above, for IPv6',
+      instead: { kind: 'unanswered' },
+    },
+    'service-cidr: node → unallocated service IP is dropped': {
+      reason: 'as above, for the node\'s own traffic',
+      instead: { kind: 'unanswered' },
+    },
+  },
+  ipvs: {},
+};
