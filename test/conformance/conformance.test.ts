@@ -17,7 +17,7 @@ import { SCENARIOS, scenarioArgs, scenarioNames } from '../helpers/scenarios.js'
 import { FLOWS, flowScenarios } from '../kernel/flows.js';
 import { traceInput } from './adapt.js';
 import { describe as describeOutcomes, judge } from './judge.js';
-import { NOT_HONOURED } from './not-honoured.js';
+import { NOT_HONOURED } from '../kernel/not-honoured.js';
 
 /** The scenario's ruleset for `backend`, through the CLI's own path; stderr collected. */
 async function tracer(backend: TracedBackend, scenario: string): Promise<{ tracer: Tracer; stderr: string }> {

@@ -16,44 +16,15 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { splitRestoreOutput } from '../../src/render/iptables/index.js';
 import { FLOWS } from './flows.js';
+import { NOT_HONOURED as NOT_HONOURED_BY } from './not-honoured.js';
 import { KernelHarness, type ProbeResult } from './harness.js';
-import { inNode, judge, probeCases, renderArgs, renderScenario, requireBuiltCli, scenarios, serverSpecs, type NotHonoured, type RunResult } from './suite.js';
+import { inNode, judge, probeCases, renderArgs, renderScenario, requireBuiltCli, scenarios, serverSpecs, type RunResult } from './suite.js';
 
 type Variant = 'nft' | 'legacy';
 const VARIANTS: readonly Variant[] = ['nft', 'legacy'];
 
-/**
- * Flow cases kube-proxy's iptables mode (and so kpx's, which is identical) does not honour,
- * by case name, with what happens instead. Same for both variants.
- */
-const NOT_HONOURED: Readonly<Record<string, NotHonoured>> = {
-  'pod → cluster IP on a port the Service does not serve is rejected': {
-    reason: 'upstream iptables mode has no catch-all for cluster IPs (only nftables mode rejects unserved ports): '
-      + 'the packet is routed on and nothing answers (probes time out)',
-    instead: { kind: 'unanswered' },
-  },
-  'pod → IPv6 cluster IP on an unserved port is rejected': {
-    reason: 'as above, for IPv6: no rule matches an unserved cluster IP port in iptables mode',
-    instead: { kind: 'unanswered' },
-  },
-  'an allocated cluster IP on an unserved port is still rejected': {
-    reason: 'as above: iptables mode never rejects unserved cluster IP ports',
-    instead: { kind: 'unanswered' },
-  },
-  'service-cidr: pod → unallocated service IP is dropped': {
-    reason: 'upstream iptables mode ignores --service-cidr (dropping unallocated service IPs is nftables-mode only): '
-      + 'no rule matches, the packet is routed on',
-    instead: { kind: 'unanswered' },
-  },
-  'service-cidr: pod → unallocated IPv6 service IP is dropped': {
-    reason: 'as above, for IPv6',
-    instead: { kind: 'unanswered' },
-  },
-  'service-cidr: node → unallocated service IP is dropped': {
-    reason: 'as above, for the node\'s own traffic',
-    instead: { kind: 'unanswered' },
-  },
-};
+/** Flow cases iptables mode does not honour, with the reasons (shared with the tracer conformance suite). */
+const NOT_HONOURED = NOT_HONOURED_BY.iptables;
 
 /** Empties both variants' tables in the node namespace, so only one variant's rules act. */
 async function resetNode(h: KernelHarness): Promise<void> {

@@ -11,15 +11,12 @@ import { KPX, ROOT, SCENARIOS, scenarioArgs, scenarioNames } from '../helpers/sc
 import { checkFlow, summarize } from './check.js';
 import { probeCount, type FlowCase } from './flows.js';
 import type { KernelHarness, ProbeResult, ServerSpec } from './harness.js';
+import type { NotHonoured } from './not-honoured.js';
 import { DEFAULT_RENDER_ARGS } from './topology.js';
 
 export const scenarios = scenarioNames().filter((s) => existsSync(join(SCENARIOS, s, 'cluster.yaml')));
 
-/** A case a backend cannot honour: why, and what must happen instead. */
-export interface NotHonoured {
-  readonly reason: string;
-  readonly instead: FlowCase['expect'];
-}
+export type { NotHonoured };
 
 export interface RunResult { readonly code: number; readonly stdout: string; readonly stderr: string }
 

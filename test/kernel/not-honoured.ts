@@ -2,10 +2,10 @@
  * Flow cases (test/kernel/flows.ts) a backend does not honour, by case name, with the
  * reason and what happens instead. The conformance suite judges these cases by `instead`
  * (so a change in behaviour is noticed either way). The iptables entries are the ones the
- * real-kernel iptables tests give (test/kernel/iptables.test.ts, NOT_HONOURED): same
+ * real-kernel iptables tests give (test/kernel/iptables.test.ts): same
  * cases, same reasons.
  */
-import type { FlowCase } from '../kernel/flows.js';
+import type { FlowCase } from './flows.js';
 
 export interface NotHonoured {
   readonly reason: string;
