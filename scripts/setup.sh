@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything kpx and its tests need on a fresh Debian machine (run as root).
 # Idempotent: packages already present are not fetched again.
-#   --tests  also what the test suites need: etcd + a kube-apiserver built from source.
+#   --tests  also what the test suites need: etcd + a kube-apiserver built from source,
+#            and the qemu VM image with an IPVS kernel (test/ipvs-vm).
 set -euo pipefail
 tests=false
 [ "${1:-}" = "--tests" ] && tests=true
@@ -29,4 +30,6 @@ fi
 if $tests; then
   # etcd (Debian) and kube-apiserver (go build, cached in .cache/bin: ~10 min cold).
   bash test/apiserver/install.sh
+  # qemu + Debian's kernel (unpacked, never installed) + an initramfs for the IPVS tests.
+  bash test/ipvs-vm/build-image.sh
 fi

@@ -1,47 +1,31 @@
 /**
- * The front half every command shares: `-f` manifests → the model's ProxyState, with
- * every note and problem reported on stderr exactly as `kpx render` reports them.
- * `kpx explain` and the conformance tests use it; render.ts has the same steps inline
- * (it can call `loadState` once the ipvs backend work on it has landed).
+ * The front half every command shares: `-f` manifests, or the live cluster without
+ * `-f`, → the model's ProxyState, with every note and problem reported on stderr.
+ * `kpx render`, `kpx explain` and the conformance tests use it.
  */
 import { hostname } from 'node:os';
 import { buildProxyState, OptionsError, type BuildResult, type ProxyOptions, type ProxyState } from '../model/index.js';
+import type { ClusterSnapshot } from '../model/snapshot.js';
+import { LiveReadError, readLiveSnapshot } from '../watch/index.js';
 import type { RenderArgs } from './args.js';
 import { parseManifests, readManifestSources, selectNode } from './manifests.js';
 import { formatNote, formatProblem, type CliIO } from './output.js';
 
 /** The options of RenderArgs the model needs (explain and render share them). */
 export type StateArgs = Pick<
-  RenderArgs, 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs' | 'masqueradeAll' | 'masqueradeBit'
+  RenderArgs, 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs' | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig'
 >;
 
 export type LoadResult =
   | { readonly ok: true; readonly state: ProxyState; readonly nodeName: string }
-  /** Exit code: 1 nothing could be read, 2 usage error (bad options, no -f). */
+  /** Exit code: 1 nothing could be read, 2 usage error (bad options). */
   | { readonly ok: false; readonly code: 1 | 2 };
 
 /** Reads the manifests and builds the state; effects: file reads and stderr only. */
 export async function loadState(args: StateArgs, io: CliIO, verb = 'rendering'): Promise<LoadResult> {
-  if (args.files.length === 0) {
-    io.stderr('kpx: reading the live cluster is not implemented yet; give manifests with -f FILE|DIR\n');
-    return { ok: false, code: 2 };
-  }
-  const read = await readManifestSources(args.files, io.readStdin);
-  const set = parseManifests(read.sources);
-  for (const note of [...read.notes, ...set.notes]) io.stderr(formatNote(note));
-  if (set.objectsRead === 0) {
-    io.stderr('kpx: nothing could be read: no Service, EndpointSlice or Node object in the input\n');
-    return { ok: false, code: 1 };
-  }
-
-  const choice = selectNode(set.nodes, args.nodeName);
-  for (const note of choice.notes) io.stderr(formatNote(note));
-  let nodeName = choice.nodeName;
-  if (nodeName === undefined) {
-    // kube-proxy's default for --hostname-override.
-    nodeName = (io.hostname ?? hostname)().toLowerCase();
-    io.stderr(`kpx: ${verb} for node "${nodeName}" (the host name)\n`);
-  }
+  const input = args.files.length > 0 ? await readFiles(args, io, verb) : await readLive(args, io, verb);
+  if (!input.ok) return input;
+  const { snapshot, nodeName } = input;
 
   const options: ProxyOptions = {
     nodeName,
@@ -50,11 +34,6 @@ export async function loadState(args: StateArgs, io: CliIO, verb = 'rendering'):
     masqueradeAll: args.masqueradeAll,
     ...(args.nodePortAddresses.length > 0 ? { nodePortAddresses: args.nodePortAddresses } : {}),
     ...(args.masqueradeBit !== undefined ? { masqueradeBit: args.masqueradeBit } : {}),
-  };
-  const snapshot = {
-    services: set.services,
-    endpointSlices: set.endpointSlices,
-    ...(choice.node !== undefined ? { node: choice.node } : {}),
   };
   let built: BuildResult;
   try {
@@ -72,4 +51,49 @@ export async function loadState(args: StateArgs, io: CliIO, verb = 'rendering'):
     if (problem.effect !== 'not-proxied') io.stderr(formatProblem(problem));
   }
   return { ok: true, state: built.state, nodeName };
+}
+
+type Input = { readonly ok: true; readonly snapshot: ClusterSnapshot; readonly nodeName: string } | { readonly ok: false; readonly code: 1 | 2 };
+
+/** kube-proxy's default for --hostname-override: the host name, lower-cased. */
+function defaultNodeName(io: CliIO, verb: string): string {
+  const name = (io.hostname ?? hostname)().toLowerCase();
+  io.stderr(`kpx: ${verb} for node "${name}" (the host name)\n`);
+  return name;
+}
+
+/** `-f` manifests: files, directories or stdin. */
+async function readFiles(args: StateArgs, io: CliIO, verb: string): Promise<Input> {
+  const read = await readManifestSources(args.files, io.readStdin);
+  const set = parseManifests(read.sources);
+  for (const note of [...read.notes, ...set.notes]) io.stderr(formatNote(note));
+  if (set.objectsRead === 0) {
+    io.stderr('kpx: nothing could be read: no Service, EndpointSlice or Node object in the input\n');
+    return { ok: false, code: 1 };
+  }
+  const choice = selectNode(set.nodes, args.nodeName);
+  for (const note of choice.notes) io.stderr(formatNote(note));
+  const nodeName = choice.nodeName ?? defaultNodeName(io, verb);
+  const snapshot: ClusterSnapshot = {
+    services: set.services,
+    endpointSlices: set.endpointSlices,
+    ...(choice.node !== undefined ? { node: choice.node } : {}),
+  };
+  return { ok: true, snapshot, nodeName };
+}
+
+/** No `-f`: one list of the live cluster through the watch layer's sources. */
+async function readLive(args: StateArgs, io: CliIO, verb: string): Promise<Input> {
+  const nodeName = args.nodeName ?? defaultNodeName(io, verb);
+  try {
+    const snapshot = await readLiveSnapshot({ nodeName, ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}) });
+    if (snapshot.node === undefined) io.stderr(`kpx: no Node named "${nodeName}" in the cluster; rendering without node IPs\n`);
+    return { ok: true, snapshot, nodeName };
+  } catch (err) {
+    if (err instanceof LiveReadError) {
+      io.stderr(`kpx: ${err.message}\n`);
+      return { ok: false, code: 1 };
+    }
+    throw err;
+  }
 }

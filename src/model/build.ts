@@ -53,7 +53,9 @@ function nodePortCIDRs(values: readonly string[], node: NodeInfo, family: IPFami
     if (c.ip.family === family) { mentioned = true; out.push(c.text); }
   }
   if (!mentioned || (out.length === 0 && node.ips[family].length === 0)) {
-    if (mentioned) {
+    // Worth a word only when the node has no address at all (a single-stack node has
+    // none of the other family, and that is normal).
+    if (mentioned && node.ips.ipv4.length === 0 && node.ips.ipv6.length === 0) {
       problems.push({ kind: 'Node', object: node.name, path: 'status.addresses', message: `no ${family} node IP known: NodePorts accept every local ${family} address`, effect: 'ignored' });
     }
     return [family === 'ipv4' ? '0.0.0.0/0' : '::/0'];

@@ -46,7 +46,8 @@ describe('main', () => {
     expect(await run(['diff', '-f', EXAMPLES])).toEqual({
       code: 2, stdout: '', stderr: 'kpx: diff is not implemented yet\n',
     });
-    expect(await run(['render', '--backend', 'nftables'])).toMatchObject({ code: 2, stderr: expect.stringContaining('live cluster is not implemented yet') });
+    // Without -f the live cluster is read; an unreadable kubeconfig is reported, exit 1.
+    expect(await run(['render', '--backend', 'nftables', '--kubeconfig', '/nonexistent/kubeconfig', '--node-name', 'n'])).toMatchObject({ code: 1, stdout: '' });
     for (const cmd of ['diff', 'run', 'cleanup']) {
       expect(await run([cmd])).toEqual({ code: 2, stdout: '', stderr: `kpx: ${cmd} is not implemented yet\n` });
     }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KPX, ROOT, SCENARIOS, scenarioArgs, scenarioNames } from '../helpers/scenarios.js';
 
-const BACKENDS: readonly { name: string; ext: string }[] = [{ name: 'nftables', ext: 'nft' }, { name: 'iptables', ext: 'rules' }];
+const BACKENDS: readonly { name: string; ext: string }[] = [{ name: 'nftables', ext: 'nft' }, { name: 'iptables', ext: 'rules' }, { name: 'ipvs', ext: 'ipvs' }];
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 
 describe.each(BACKENDS)('golden $name', ({ name: backend, ext }) => {

@@ -5,6 +5,7 @@
  * real-kernel iptables tests give (test/kernel/iptables.test.ts): same
  * cases, same reasons.
  */
+import { NOT_HONOURED as IPVS_NOT_HONOURED } from '../ipvs-vm/not-honoured.js';
 import type { FlowCase } from './flows.js';
 
 export interface NotHonoured {
@@ -12,7 +13,7 @@ export interface NotHonoured {
   readonly instead: FlowCase['expect'];
 }
 
-/** Backends the conformance suite knows; ipvs joins once src/render/ipvs exists. */
+/** Backends with a flow suite (ipvs: in the qemu VM, test/ipvs-vm; its table lives there). */
 export type ConformanceBackend = 'nftables' | 'iptables' | 'ipvs';
 
 export const NOT_HONOURED: Readonly<Record<ConformanceBackend, Readonly<Record<string, NotHonoured>>>> = {
@@ -45,5 +46,5 @@ export const NOT_HONOURED: Readonly<Record<ConformanceBackend, Readonly<Record<s
       instead: { kind: 'unanswered' },
     },
   },
-  ipvs: {},
+  ipvs: IPVS_NOT_HONOURED,
 };

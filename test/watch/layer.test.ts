@@ -5,6 +5,8 @@
  */
 import { readLiveSnapshot, WatchLayer, type SupervisionOptions } from '../../src/watch/index.js';
 import { DEFAULT_BACKOFF } from '../../src/watch/backoff.js';
+import { main } from '../../src/cli/main.js';
+import type { CliIO } from '../../src/cli/output.js';
 import { startCluster, type TestCluster } from '../apiserver/cluster.js';
 import {
   clients, createNamespace, endpoints, eventually, node, NODE, Observer, port, service, slice, testLogger, type Clients,
@@ -213,4 +215,21 @@ test('stop() is a shutdown, not a failure: no restart, no failure reported', asy
   await new Promise((r) => setTimeout(r, 1_500));   // past the first backoff delay
   expect(failures).toEqual([]);
   expect(other.status().map((s) => [s.phase, s.watches])).toEqual([['stopped', 1], ['stopped', 1], ['stopped', 1]]);
+});
+
+test('`kpx render` without -f reads the live cluster through the same sources', async () => {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIO = { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, readStdin: async () => '' };
+  const code = await main(['render', '--backend', 'nftables', '--kubeconfig', cluster.kubeconfigPath, '--node-name', NODE], io);
+  expect(code).toBe(0);
+  // Earlier tests left bad objects behind: they are reported, one line each, and skipped.
+  expect(stderr).toContain('kpx: skipped EndpointSlice watch/odd-fqdn: addressType: FQDN endpoints cannot be proxied');
+  expect(stderr.trim().split('\n').every((l) => l.startsWith('kpx: skipped '))).toBe(true);
+  expect(stdout).toContain(`10.96.1.1 . tcp . 80 comment "${NS}/early:http" : goto internal`);
+  expect(stdout).toMatch(/10\.96\.1\.1 \. tcp \. 80 \. 0 comment "[^"]*" : 10\.1\.0\.1 \. 8080/);
+  expect(stdout).toMatch(/set nodeport-ips \{[^}]*elements = \{ 192\.168\.50\.10 \}/);
+
+  const bad = await main(['render', '--backend', 'nftables', '--kubeconfig', '/nonexistent/kubeconfig', '--node-name', NODE], io);
+  expect(bad).toBe(1);
 });

@@ -1,0 +1,131 @@
+/**
+ * Printing the four parts, each as its tool reads it:
+ * - `toIpsetRestore`: input for `ipset restore -exist` (create, flush, add: a full replace
+ *   of kube-proxy's sets that also works when they exist),
+ * - `toIpvsadmRestore`: input for `ipvsadm-restore` (`-A` virtual server, `-a` real server
+ *   lines, as `ipvsadm-save -n` prints them),
+ * - `toGlueRestore`: input for `iptables-restore` / `ip6tables-restore`,
+ * - `toAddressBatch`: input for `ip -batch` (`address add IP/32 dev kube-ipvs0`).
+ * None of them holds comment lines, so every part loads exactly as printed.
+ */
+import { DUMMY_DEVICE } from './names.js';
+import type { GlueChain, GlueMatch, GlueRule, GlueTable, GlueTarget, Ipset, IpvsFamilyRuleset, VirtualServer } from './types.js';
+
+/** `0x4000`, as iptables-save prints marks. */
+export function formatMark(n: number): string {
+  return `0x${(n >>> 0).toString(16)}`;
+}
+
+/** An address with its prefix (`/32`, `/128`), as iptables-save prints it. */
+function withPrefix(cidr: string): string {
+  return cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`;
+}
+
+/** `ip:port`, IPv6 as `[ip]:port` (ipvsadm's syntax). */
+export function ipvsAddress(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+const PROTO_FLAG: Record<VirtualServer['protocol'], string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
+
+export function formatVirtualServer(vs: VirtualServer): string[] {
+  const svc = `${PROTO_FLAG[vs.protocol]} ${ipvsAddress(vs.address, vs.port)}`;
+  const head = [`-A ${svc} -s ${vs.scheduler}`];
+  if (vs.schedulerFlags.length > 0) head.push(`-b ${vs.schedulerFlags.join(',')}`);
+  if (vs.persistenceSeconds !== undefined) head.push(`-p ${vs.persistenceSeconds}`);
+  return [head.join(' '), ...vs.realServers.map((rs) => `-a ${svc} -r ${ipvsAddress(rs.ip, rs.port)} -m -w ${rs.weight}`)];
+}
+
+/** `ipvsadm-restore` input for the virtual servers of every family given. */
+export function toIpvsadmRestore(families: readonly IpvsFamilyRuleset[]): string {
+  return families.flatMap((f) => f.virtualServers.flatMap(formatVirtualServer)).map((l) => `${l}\n`).join('');
+}
+
+function createLine(s: Ipset): string {
+  if (s.type === 'bitmap:port') return `create ${s.name} bitmap:port range 0-65535`;
+  return `create ${s.name} ${s.type} family ${s.family === 'ipv6' ? 'inet6' : 'inet'} hashsize 1024 maxelem 65536`;
+}
+
+/** `ipset restore -exist` input: every set created (if missing), flushed, then filled. */
+export function toIpsetRestore(families: readonly IpvsFamilyRuleset[]): string {
+  const lines: string[] = [];
+  for (const f of families) {
+    for (const s of f.ipsets) {
+      lines.push(createLine(s), `flush ${s.name}`, ...s.entries.map((e) => `add ${s.name} ${e}`));
+    }
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+/**
+ * `ip -batch` input binding the family's service addresses on kube-ipvs0. IPv6 addresses
+ * are bound `nodad preferred_lft 0`: usable at once, and deprecated, so that IPv6 source
+ * selection never picks a service address for other traffic (it would, e.g., for
+ * masquerade out of a pod veth that has only a link-local address).
+ */
+export function toAddressBatch(families: readonly IpvsFamilyRuleset[]): string {
+  return families.flatMap((f) => f.addresses.map((a) => (a.includes(':')
+    ? `address add ${a}/128 dev ${DUMMY_DEVICE} nodad preferred_lft 0\n`
+    : `address add ${a}/32 dev ${DUMMY_DEVICE}\n`))).join('');
+}
+
+function matchArgs(m: GlueMatch): string[] {
+  const not = (negate: boolean): string[] => (negate ? ['!'] : []);
+  switch (m.kind) {
+    case 'comment': return ['-m', 'comment', '--comment', m.text];
+    case 'protocol': return ['-p', m.protocol];
+    case 'set': return ['-m', 'set', ...not(m.negate), '--match-set', m.name, m.flags];
+    case 'source': return [...not(m.negate), '-s', withPrefix(m.cidr)];
+    case 'destination': return [...not(m.negate), '-d', withPrefix(m.cidr)];
+    case 'addrtype-local': return ['-m', 'addrtype', ...not(m.negate), m.addr === 'src' ? '--src-type' : '--dst-type', 'LOCAL'];
+    case 'not-physdev-in': return ['-m', 'physdev', '!', '--physdev-is-in'];
+    case 'mark': return ['-m', 'mark', ...not(m.negate), '--mark', `${formatMark(m.value)}/${formatMark(m.mask)}`];
+    case 'conntrack': return ['-m', 'conntrack', '--ctstate', m.states.join(',')];
+    case 'ipvs': return ['-m', 'ipvs', '--vaddr', withPrefix(m.vaddr), '--vproto', m.vproto, '--vport', String(m.vport)];
+  }
+}
+
+function targetArgs(t: GlueTarget): string[] {
+  switch (t.kind) {
+    case 'jump': return ['-j', t.chain];
+    case 'ACCEPT': case 'DROP': case 'RETURN': case 'REJECT': return ['-j', t.kind];
+    case 'mark': return ['-j', 'MARK', t.op === 'or' ? '--or-mark' : '--xor-mark', formatMark(t.mark)];
+    case 'MASQUERADE': return ['-j', 'MASQUERADE', ...(t.randomFully ? ['--random-fully'] : [])];
+  }
+}
+
+/** A rule's arguments after `-A CHAIN`, one array element per argv word. */
+export function glueRuleArgs(r: GlueRule): string[] {
+  return [...r.matches.flatMap(matchArgs), ...targetArgs(r.target)];
+}
+
+function quoteArg(word: string): string {
+  if (word !== '' && !/[\s"'\\]/.test(word)) return word;
+  return `"${word.replace(/["\\]/g, '\\$&')}"`;
+}
+
+function formatChainLine(c: GlueChain): string {
+  return `:${c.name} ${c.builtin ? 'ACCEPT' : '-'} [0:0]`;
+}
+
+export interface GlueRestoreOptions {
+  /**
+   * Include the built-in chains and kpx's jumps in them (default true): loaded without
+   * `--noflush` the text replaces the `nat` and `filter` tables (a private namespace, a
+   * node kpx owns). False: only kube-proxy's chains, for `iptables-restore --noflush`.
+   */
+  readonly builtinJumps?: boolean;
+}
+
+export function formatGlueTable(t: GlueTable, options: GlueRestoreOptions = {}): string {
+  const chains = t.chains.filter((c) => options.builtinJumps !== false || !c.builtin);
+  const lines = [`*${t.name}`, ...chains.map(formatChainLine)];
+  for (const c of chains) for (const r of c.rules) lines.push(['-A', c.name, ...glueRuleArgs(r)].map(quoteArg).join(' '));
+  lines.push('COMMIT');
+  return lines.join('\n');
+}
+
+/** `iptables-restore` (ipv4) or `ip6tables-restore` (ipv6) input: `*nat` then `*filter`. */
+export function toGlueRestore(f: IpvsFamilyRuleset, options: GlueRestoreOptions = {}): string {
+  return `${f.tables.map((t) => formatGlueTable(t, options)).join('\n')}\n`;
+}

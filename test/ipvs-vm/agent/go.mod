@@ -1,0 +1,3 @@
+module kpx.test/ipvs-vm-agent
+
+go 1.21

@@ -1,0 +1,56 @@
+/**
+ * Flow cases (test/kernel/flows.ts) that kpx's IPVS rules do not honour, by case name,
+ * with the reason and what happens instead. The VM test judges them by `instead`, so a
+ * change of behaviour is noticed either way.
+ *
+ * Two causes, both upstream IPVS mode's own limits:
+ * - one virtual server has one list of real servers for every client: with
+ *   externalTrafficPolicy Local they are the local endpoints, so the model's
+ *   short-circuits (pods and the node reach every endpoint) cannot be expressed;
+ * - a virtual server needs a concrete address: NodePorts are served on the node's IPs
+ *   (from its Node object) inside --nodeport-addresses, and a CIDR that holds none of
+ *   them serves nothing (upstream lists the interfaces' addresses at sync time).
+ */
+import type { FlowCase } from '../kernel/flows.js';
+import type { NotHonoured } from '../kernel/not-honoured.js';
+
+const SHORT_CIRCUIT = 'IPVS mode has one real-server list per virtual server, for every client: with '
+  + 'externalTrafficPolicy Local it holds only the local endpoints, so there is no short-circuit to '
+  + 'remote endpoints for pods or the node (as upstream IPVS mode)';
+
+const local = (set: readonly string[], extra: Partial<Extract<FlowCase['expect'], { kind: 'endpoints' }>> = {}): FlowCase['expect'] =>
+  ({ kind: 'endpoints', set, ...extra });
+
+export const NOT_HONOURED: Readonly<Record<string, NotHonoured>> = {
+  'pod → LB IP short-circuits to all endpoints, client IP kept': {
+    reason: SHORT_CIRCUIT, instead: local(['10.244.1.2:8080', '10.244.1.3:8080'], { clientIPPreserved: true }),
+  },
+  'pod → NodePort short-circuits to all endpoints': {
+    reason: SHORT_CIRCUIT, instead: local(['10.244.1.2:8080', '10.244.1.3:8080'], { clientIPPreserved: true }),
+  },
+  'node → LB IP short-circuits to all endpoints, masqueraded': {
+    reason: SHORT_CIRCUIT, instead: local(['10.244.1.2:8080', '10.244.1.3:8080'], { masqueraded: true }),
+  },
+  'node → own NodePort short-circuits, masqueraded': {
+    reason: SHORT_CIRCUIT, instead: local(['10.244.1.2:8080', '10.244.1.3:8080'], { masqueraded: true }),
+  },
+  'hairpin: an endpoint reaching its own LB IP (short-circuit)': {
+    reason: SHORT_CIRCUIT, instead: local(['10.244.1.2:8080', '10.244.1.3:8080'], { hairpin: true }),
+  },
+  'pod → external IP (Local): short-circuit to all endpoints': {
+    reason: SHORT_CIRCUIT, instead: local(['10.244.1.3:8080'], { clientIPPreserved: true }),
+  },
+  'node → LB IP (Local) still short-circuits, masqueraded': {
+    reason: SHORT_CIRCUIT, instead: local(['10.244.1.2:8080'], { masqueraded: true }),
+  },
+  'nodeport-addresses: NodePort served on the address in the CIDR': {
+    reason: 'a virtual server needs a concrete address: kpx makes NodePort virtual servers on the node\'s IPs '
+      + '(from its Node object) inside --nodeport-addresses, and 10.200.0.0/24 holds none; the port is in '
+      + 'KUBE-NODE-PORT-TCP but nothing listens: the node\'s stack resets the connection',
+    instead: { kind: 'refused' },
+  },
+  'nodeport-addresses: IPv6 NodePort served on the address in the CIDR': {
+    reason: 'as above, for IPv6 (fd00:10:200::/64 holds no node IP)',
+    instead: { kind: 'refused' },
+  },
+};
