@@ -20,14 +20,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { KPX, ROOT, SCENARIOS, scenarioArgs, scenarioNames } from '../helpers/scenarios.js';
 import { checkFlow, summarize } from '../kernel/check.js';
 import { FLOWS, type FlowCase } from '../kernel/flows.js';
 import type { ProbeResult } from '../kernel/harness.js';
 import { DEFAULT_RENDER_ARGS } from '../kernel/topology.js';
-import { buildJob, namespaceOf, type JobScenario, type ServerSpec } from './job.js';
+import { buildJob, namespaceOf, type JobScenario } from './job.js';
 import { NOT_HONOURED } from './not-honoured.js';
+import { serverSpecs } from '../kernel/suite.js';
 import { VM_DIR, ensureImage, runVm, type VmRun } from './vm.js';
 
 const scenarios = scenarioNames().filter((s) => existsSync(join(SCENARIOS, s, 'cluster.yaml')));
@@ -38,27 +38,6 @@ function renderArgs(scenario: string, out: string): string[] {
   return [KPX, 'render', '--backend', 'ipvs', '-f', join(SCENARIOS, scenario, 'cluster.yaml'), ...(extra.length > 0 ? extra : DEFAULT_RENDER_ARGS), '--out', out];
 }
 
-/** Echo servers for every endpoint address and port any scenario's slices name. */
-function serverSpecs(): ServerSpec[] {
-  const specs = new Map<string, ServerSpec>();
-  for (const s of scenarios) {
-    for (const doc of parseAllDocuments(readFileSync(join(SCENARIOS, s, 'cluster.yaml'), 'utf8'))) {
-      const obj = doc.toJS() as { kind?: string; addressType?: string; endpoints?: { addresses?: string[] }[] | null; ports?: { port?: number; protocol?: string }[] | null } | null;
-      if (obj?.kind !== 'EndpointSlice' || (obj.addressType !== 'IPv4' && obj.addressType !== 'IPv6')) continue;
-      for (const e of obj.endpoints ?? []) {
-        for (const ip of e.addresses ?? []) {
-          if (namespaceOf(ip) === undefined) continue;
-          for (const p of obj.ports ?? []) {
-            const proto = (p.protocol ?? 'TCP').toLowerCase();
-            if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535 || (proto !== 'tcp' && proto !== 'udp')) continue;
-            specs.set(`${ip} ${p.port} ${proto}`, { ip, port: p.port, proto });
-          }
-        }
-      }
-    }
-  }
-  return [...specs.values()];
-}
 
 function describeCase(c: FlowCase): string {
   return `${c.from} → ${c.proto} ${c.dst.includes(':') ? `[${c.dst}]` : c.dst}:${c.dport}`;
@@ -90,7 +69,7 @@ describe('IPVS backend with real packets in a real IPVS kernel (qemu)', () => {
       for (const [f, text] of written) files.set(`job/scenarios/${s}/${f}`, text);
       jobScenarios.push({ name: s, files: written, cases: FLOWS.filter((f) => f.scenario === s) });
     }
-    files.set('job/job.json', JSON.stringify(buildJob(jobScenarios, serverSpecs())));
+    files.set('job/job.json', JSON.stringify(buildJob(jobScenarios, serverSpecs((ip) => namespaceOf(ip) !== undefined))));
     vm = await runVm(files, VM_TIMEOUT_MS);
     for (const l of vm.lines) {
       if (l.tag === 'KPX-LOAD') loads.set(String(l.data['scenario']), { ok: l.data['ok'] === true, output: String(l.data['output'] ?? '') });

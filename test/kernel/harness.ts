@@ -208,6 +208,9 @@ export class KernelHarness {
       'sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0',
       'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0',
     ];
+    // Every namespace turns DAD off before any veth end lands in it (the node's script
+    // creates the peers of the other namespaces' links).
+    await Promise.all(all.map((ns) => this.sh(ns, common.join('\n'))));
     // Local pods: one namespace per endpoint IP (so a pod's source is its endpoint IP and
     // replies between pods always cross the node), plus the in-cluster client pod.
     const localPods: [string, string, string][] = [
@@ -289,6 +292,34 @@ export class KernelHarness {
       this.sh(this.external, ext.join('\n')),
       ...localPods.map(([ns, a4, a6]) => this.sh(ns, pod(a4, a6).join('\n'))),
     ]);
+    await this.waitForIPv6(all);
+  }
+
+  /**
+   * A link-local address still in duplicate address detection stalls neighbour
+   * discovery, and the first IPv6 probes time out (seen under load): make sure none is
+   * left (DAD is off everywhere, so this normally returns at once).
+   */
+  private async waitForIPv6(namespaces: readonly string[], timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const ns of namespaces) {
+      for (;;) {
+        const tentative = (await mustRun('ip', ['netns', 'exec', ns, 'ip', '-6', 'addr', 'show', 'tentative'])).trim();
+        if (tentative === '') break;
+        if (Date.now() > deadline) throw new Error(`IPv6 addresses still tentative in ${ns} after ${timeoutMs} ms:\n${tentative}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  /** Whether an address is an endpoint address of the plan (one of the harness's namespaces has it). */
+  hosts(ip: string): boolean {
+    try {
+      this.namespaceOf(ip);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The namespace that owns an endpoint address of the plan. */

@@ -45,7 +45,7 @@ describe('iptables backend with real packets', () => {
     requireBuiltCli();
     for (const s of scenarios) rendered.set(s, await renderScenario('iptables', s));
     h = await KernelHarness.create();
-    await h.startServers(serverSpecs(h));
+    await h.startServers(serverSpecs((ip) => h.hosts(ip)));
   }, 120000);
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ describe('nftables backend with real packets', () => {
   beforeAll(async () => {
     requireBuiltCli();
     h = await KernelHarness.create();
-    await h.startServers(serverSpecs(h));
+    await h.startServers(serverSpecs((ip) => h.hosts(ip)));
   }, 90000);
 
   afterAll(async () => {

@@ -57,8 +57,11 @@ export async function inNode(h: KernelHarness, cmd: string, args: readonly strin
   return r.stdout;
 }
 
-/** Echo servers for every endpoint address and port any scenario's slices name. */
-export function serverSpecs(h: KernelHarness): ServerSpec[] {
+/**
+ * Echo servers for every endpoint address and port any scenario's slices name, where
+ * `hosts(ip)` says the topology has a namespace for that address.
+ */
+export function serverSpecs(hosts: (ip: string) => boolean): ServerSpec[] {
   const specs = new Map<string, ServerSpec>();
   for (const s of scenarios) {
     for (const doc of parseAllDocuments(readFileSync(join(SCENARIOS, s, 'cluster.yaml'), 'utf8'))) {
@@ -66,7 +69,7 @@ export function serverSpecs(h: KernelHarness): ServerSpec[] {
       if (obj?.kind !== 'EndpointSlice' || (obj.addressType !== 'IPv4' && obj.addressType !== 'IPv6')) continue;
       for (const e of obj.endpoints ?? []) {
         for (const ip of e.addresses ?? []) {
-          try { h.namespaceOf(ip); } catch { continue; }
+          if (!hosts(ip)) continue;
           for (const p of obj.ports ?? []) {
             const proto = (p.protocol ?? 'TCP').toLowerCase();
             if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535 || (proto !== 'tcp' && proto !== 'udp')) continue;
