@@ -5,14 +5,15 @@
  */
 import { cidrContains, parseCIDR, parseIP, type ProxyState } from '../model/index.js';
 import { renderIptablesFamilies } from '../render/iptables/index.js';
+import { renderIpvsFamilies } from '../render/ipvs/index.js';
 import { renderNftables } from '../render/nftables/index.js';
-import { TraceInputError, formatTrace, iptablesTracer, nftablesTracer, traceJson, type TraceInput, type Tracer } from '../trace/index.js';
+import { TraceInputError, formatTrace, iptablesTracer, ipvsTracer, nftablesTracer, traceJson, type TraceInput, type Tracer } from '../trace/index.js';
 import type { Backend, ExplainArgs } from './args.js';
 import type { CliIO } from './output.js';
 import { loadState } from './pipeline.js';
 
 /** Backends with a tracer, in the order the conformance suite runs them. */
-export const TRACED_BACKENDS = ['nftables', 'iptables'] as const satisfies readonly Backend[];
+export const TRACED_BACKENDS = ['nftables', 'iptables', 'ipvs'] as const satisfies readonly Backend[];
 export type TracedBackend = (typeof TRACED_BACKENDS)[number];
 
 export function isTraced(b: Backend): b is TracedBackend {
@@ -23,6 +24,18 @@ export function isTraced(b: Backend): b is TracedBackend {
 export const tracerFor: Record<TracedBackend, (state: ProxyState) => Tracer> = {
   nftables: (state) => nftablesTracer(renderNftables(state)),
   iptables: (state) => iptablesTracer(renderIptablesFamilies(state)),
+  ipvs: (state) => ipvsTracer(renderIpvsFamilies(state)),
+};
+
+/**
+ * Addresses the backend's rules bind on the node beyond its Node object's (IPVS: the
+ * service addresses on kube-ipvs0). They are the node's own: a source among them is
+ * locally generated, and an unbound socket's connection to one comes from it.
+ */
+export const boundAddresses: Record<TracedBackend, (state: ProxyState) => readonly string[]> = {
+  nftables: () => [],
+  iptables: () => [],
+  ipvs: (state) => renderIpvsFamilies(state).families.flatMap((f) => f.addresses),
 };
 
 /** The node's addresses from its Node object (both families). */
@@ -31,13 +44,14 @@ export function nodeAddresses(state: ProxyState): string[] {
 }
 
 /**
- * How the packet enters: from one of the node's addresses it is locally generated;
- * otherwise it arrives, from a pod when the source is in a cluster CIDR.
+ * How the packet enters: from one of the node's addresses (or one the backend binds,
+ * `bound`) it is locally generated; otherwise it arrives, from a pod when the source is in
+ * a cluster CIDR.
  */
-export function originFor(state: ProxyState, src: string): TraceInput['origin'] {
+export function originFor(state: ProxyState, src: string, bound: readonly string[] = []): TraceInput['origin'] {
   const ip = parseIP(src);
   if (ip === undefined) return 'external';
-  if (nodeAddresses(state).some((a) => parseIP(a)?.text === ip.text)) return 'local';
+  if ([...nodeAddresses(state), ...bound].some((a) => parseIP(a)?.text === ip.text)) return 'local';
   const fs = ip.family === 'ipv4' ? state.ipv4 : state.ipv6;
   const inPods = fs.clusterCIDRs.some((c) => { const p = parseCIDR(c); return p !== undefined && cidrContains(p, ip); });
   return inPods ? 'pod' : 'external';
@@ -56,7 +70,7 @@ export async function explainCommand(args: ExplainArgs, io: CliIO): Promise<numb
     dst: args.dst,
     dport: args.dport,
     proto: args.proto,
-    origin: originFor(state, args.src),
+    origin: originFor(state, args.src, boundAddresses[args.backend](state)),
     localAddresses: nodeAddresses(state),
   };
   let result;

@@ -56,6 +56,37 @@ describe('kpx explain', () => {
     expect(JSON.parse(v6.out).outcomes.map((o: { endpoint: string }) => o.endpoint)).toEqual(['[fd00:10:244:1::3]:8080', '[fd00:10:244:2::3]:8080']);
   });
 
+  describe('--backend ipvs', () => {
+    const IPVS = [...EXAMPLE, '--backend', 'ipvs'];
+
+    it('NodePort Local from outside: IPVS at LOCAL_IN picks the local endpoint, client IP kept', async () => {
+      const r = await kpx(['explain', ...IPVS, '--src', '203.0.113.7', '--dst', '10.100.0.10', '--dport', '30080']);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('backend ipvs');
+      expect(r.out).toMatch(/100%\s+dnat to 10\.244\.1\.10:8080, client IP kept/);
+      expect(r.out).toContain('input hook: IPVS ip_vs_remote_request (LOCAL_IN)');
+      expect(r.out).toContain('KUBE-NODE-PORT-LOCAL-TCP');
+    });
+
+    it('a virtual server without real servers is rejected (IPVS answers port unreachable)', async () => {
+      const r = await kpx(['explain', ...IPVS, '--src', '10.244.1.50', '--dst', '10.96.10.5', '--dport', '9000', '--output', 'json']);
+      expect(JSON.parse(r.out).outcomes).toEqual([{ verdict: 'reject', probability: 1, masquerade: false }]);
+    });
+
+    it('a source bound on kube-ipvs0 is the node\'s own: traced at LOCAL_OUT, masqueraded', async () => {
+      const r = await kpx(['explain', ...IPVS, '--src', '10.96.10.1', '--dst', '10.96.10.1', '--dport', '80']);
+      expect(r.out).toContain('generated on the node (output hooks)');
+      expect(r.out).toContain('output hook: IPVS ip_vs_local_request (LOCAL_OUT)');
+      expect(r.out).toMatch(/33\.33%\s+dnat to 10\.244\.2\.10:8080, masqueraded/);
+    });
+
+    it('an unserved port of a kube-ipvs0 address is rejected by KUBE-IPVS-FILTER', async () => {
+      const r = await kpx(['explain', ...IPVS, '--src', '10.244.1.50', '--dst', '10.96.10.1', '--dport', '81']);
+      expect(r.out).toMatch(/100%\s+reject/);
+      expect(r.out).toContain('-m set --match-set KUBE-IPVS-IPS dst -j REJECT');
+    });
+  });
+
   it.each([
     [['--dst', '10.96.10.1', '--dport', '80'], '--src, --dst and --dport are required'],
     [['--src', '10.0.0.1', '--dst', 'fd00::1', '--dport', '80'], 'different IP families'],
