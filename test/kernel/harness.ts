@@ -5,15 +5,13 @@
  * every `ip` command runs with `-n`/`netns exec` on a namespace this harness created,
  * and veth peers are created directly inside their target namespace.
  *
- * Topology and address plan: ./topology.ts and ./README.md.
+ * Topology and address plan: ./topology.ts and ./README.md; the commands: ./plan.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import {
-  PLAN, POD_HOSTS, familyOf, localPodIP, remotePodIP, sourceAddress,
-  type Family, type From,
-} from './topology.js';
+import { namespaceFor, namespaceNames, namespaceOf, topologyPlan, type Namespaces } from './plan.js';
+import { POD_HOSTS, familyOf, localPodIP, sourceAddress, type From } from './topology.js';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -161,6 +159,7 @@ export class KernelHarness {
   /** Local endpoint pods: IPv4 address → namespace. */
   readonly pods: ReadonlyMap<string, string>;
 
+  private readonly names: Namespaces;
   private readonly created: string[] = [];
   private readonly servers: ChildProcess[] = [];
   private readonly verbose: boolean;
@@ -169,11 +168,12 @@ export class KernelHarness {
   private constructor(options: HarnessOptions) {
     this.prefix = options.prefix ?? `kpx-${process.pid}-${instances++}`;
     this.verbose = options.verbose ?? false;
-    this.node = `${this.prefix}-node`;
-    this.remote = `${this.prefix}-remote`;
-    this.external = `${this.prefix}-ext`;
-    this.client = `${this.prefix}-client`;
-    this.pods = new Map(POD_HOSTS.map((h) => [localPodIP(h, 'ipv4'), `${this.prefix}-pod${h}`]));
+    this.names = namespaceNames(this.prefix);
+    this.node = this.names.node;
+    this.remote = this.names.remote;
+    this.external = this.names.external;
+    this.client = this.names.client;
+    this.pods = new Map(POD_HOSTS.map((h) => [localPodIP(h, 'ipv4'), this.names.pod(h)]));
   }
 
   /** Builds the whole topology; on any failure deletes what was made and rethrows. */
@@ -196,103 +196,16 @@ export class KernelHarness {
   }
 
   private async build(): Promise<void> {
-    const all = [this.node, this.remote, this.external, this.client, ...this.pods.values()];
-    for (const ns of all) {
+    const plan = topologyPlan(this.names);
+    for (const ns of plan.namespaces) {
       await mustRun('ip', ['netns', 'add', ns]);
       this.created.push(ns);
     }
-    const v4 = 'ipv4' as Family;
-    const v6 = 'ipv6' as Family;
-    const common = [
-      'ip link set lo up',
-      'sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0',
-      'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0',
-    ];
-    // Every namespace turns DAD off before any veth end lands in it (the node's script
-    // creates the peers of the other namespaces' links).
-    await Promise.all(all.map((ns) => this.sh(ns, common.join('\n'))));
-    // Local pods: one namespace per endpoint IP (so a pod's source is its endpoint IP and
-    // replies between pods always cross the node), plus the in-cluster client pod.
-    const localPods: [string, string, string][] = [
-      ...POD_HOSTS.map((h): [string, string, string] => [`${this.prefix}-pod${h}`, localPodIP(h, v4), localPodIP(h, v6)]),
-      [this.client, PLAN.clientPod.ipv4, PLAN.clientPod.ipv6],
-    ];
-    const n = PLAN.nodeIP;
-    const node = [
-      ...common,
-      'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1',
-      'sysctl -qw net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0',
-      // A `reject` is an ICMP error, and ICMP errors are rate-limited per destination
-      // (burst 6, then 1/s): without this, a batch of rejected probes partly times out.
-      // (icmp_msgs_per_sec/burst are left alone: on older kernels they are not per-netns.)
-      'sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0',
-      // The link to the remote node comes first: an address-less pod veth masquerades to
-      // the first global address in device order, which must be the node IP.
-      `ip link add eth0 type veth peer name eth0 netns ${this.remote}`,
-      `ip addr add ${n.ipv4}/24 dev eth0`,
-      `ip -6 addr add ${n.ipv6}/64 dev eth0 nodad`,
-      'ip link set eth0 up',
-      `ip link add ext0 type veth peer name eth0 netns ${this.external}`,
-      `ip addr add ${PLAN.nodeExternalSide.ipv4}/24 dev ext0`,
-      `ip addr add ${PLAN.nodeExternalOtherSide.ipv4}/24 dev ext0`,
-      // Deprecated (preferred_lft 0): still receives, never chosen as a source, so IPv6
-      // masquerade towards pods picks the node IP.
-      `ip -6 addr add ${PLAN.nodeExternalSide.ipv6}/64 dev ext0 nodad preferred_lft 0`,
-      `ip -6 addr add ${PLAN.nodeExternalOtherSide.ipv6}/64 dev ext0 nodad preferred_lft 0`,
-      'ip link set ext0 up',
-      ...localPods.flatMap(([ns, a4, a6], i) => [
-        `ip link add p${i} type veth peer name eth0 netns ${ns}`,
-        `ip link set p${i} up`,
-        `ip -6 addr add fe80::1/64 dev p${i} nodad`,
-        `ip route add ${a4}/32 dev p${i} src ${n.ipv4}`,
-        `ip -6 route add ${a6}/128 dev p${i} src ${n.ipv6}`,
-      ]),
-      `ip route add 10.244.2.0/24 via ${PLAN.remoteNodeIP.ipv4}`,
-      `ip -6 route add fd00:10:244:2::/64 via ${PLAN.remoteNodeIP.ipv6}`,
-      // Node-originated traffic to service/LB IPs needs a route before DNAT happens.
-      `ip route add default via ${PLAN.external.ipv4} src ${n.ipv4}`,
-      `ip -6 route add default via ${PLAN.external.ipv6} src ${n.ipv6}`,
-    ];
-    await this.sh(this.node, node.join('\n'));
-
-    const remote = [
-      ...common,
-      'ip link set eth0 up',
-      `ip addr add ${PLAN.remoteNodeIP.ipv4}/24 dev eth0`,
-      `ip -6 addr add ${PLAN.remoteNodeIP.ipv6}/64 dev eth0 nodad`,
-      // Remote pods are addresses of the remote node namespace itself.
-      ...POD_HOSTS.flatMap((h) => [
-        `ip addr add ${remotePodIP(h, v4)}/32 dev lo`,
-        `ip -6 addr add ${remotePodIP(h, v6)}/128 dev lo nodad`,
-      ]),
-      `ip route add default via ${n.ipv4}`,
-      `ip -6 route add default via ${n.ipv6}`,
-    ];
-    const ext = [
-      ...common,
-      'ip link set eth0 up',
-      `ip addr add ${PLAN.external.ipv4}/24 dev eth0`,
-      `ip addr add ${PLAN.externalOther.ipv4}/24 dev eth0`,
-      `ip -6 addr add ${PLAN.external.ipv6}/64 dev eth0 nodad`,
-      `ip -6 addr add ${PLAN.externalOther.ipv6}/64 dev eth0 nodad`,
-      `ip route add default via ${PLAN.nodeExternalSide.ipv4}`,
-      `ip -6 route add default via ${PLAN.nodeExternalSide.ipv6}`,
-    ];
-    const pod = (a4: string, a6: string): string[] => [
-      ...common,
-      'ip link set eth0 up',
-      `ip addr add ${a4}/32 dev eth0`,
-      `ip -6 addr add ${a6}/128 dev eth0 nodad`,
-      `ip route add ${n.ipv4}/32 dev eth0 scope link`,
-      `ip route add default via ${n.ipv4} dev eth0`,
-      'ip -6 route add default via fe80::1 dev eth0',
-    ];
-    await Promise.all([
-      this.sh(this.remote, remote.join('\n')),
-      this.sh(this.external, ext.join('\n')),
-      ...localPods.map(([ns, a4, a6]) => this.sh(ns, pod(a4, a6).join('\n'))),
-    ]);
-    await this.waitForIPv6(all);
+    // Phase by phase (DAD off everywhere first, then the node's links, then the rest).
+    for (const phase of plan.phases) {
+      await Promise.all(phase.map(({ ns, commands }) => this.sh(ns, commands.join('\n'))));
+    }
+    await this.waitForIPv6(plan.namespaces);
   }
 
   /**
@@ -324,10 +237,7 @@ export class KernelHarness {
 
   /** The namespace that owns an endpoint address of the plan. */
   namespaceOf(ip: string): string {
-    const v4 = familyOf(ip) === 'ipv4' ? ip : ip.replace(/^fd00:10:244:(\d)::(\d+)$/, '10.244.$1.$2');
-    if (v4.startsWith('10.244.2.')) return this.remote;
-    if (v4 === PLAN.clientPod.ipv4) return this.client;
-    const ns = this.pods.get(v4);
+    const ns = namespaceOf(this.names, ip);
     if (ns === undefined) throw new Error(`${ip} is not an endpoint address of the harness plan`);
     return ns;
   }
@@ -394,25 +304,11 @@ export class KernelHarness {
     return mustRun('ip', ['netns', 'exec', this.node, cmd, ...args]);
   }
 
-  private namespaceFor(from: From): string {
-    switch (from) {
-      case 'external':
-      case 'external-other':
-        return this.external;
-      case 'pod':
-        return this.client;
-      case 'node':
-        return this.node;
-      default:
-        return this.namespaceOf(from.slice('pod:'.length));
-    }
-  }
-
   /** Sends every group; one client process per source namespace, groups run concurrently. */
   async sendGroups(groups: readonly ProbeGroup[]): Promise<Map<string, ProbeResult[]>> {
     const byNs = new Map<string, object[]>();
     for (const g of groups) {
-      const ns = this.namespaceFor(g.from);
+      const ns = namespaceFor(this.names, g.from);
       const probes = g.probes.map((p) => {
         const src = sourceAddress(g.from, familyOf(p.dst));
         return { ...p, timeoutMs: p.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(src === undefined ? {} : { src }) };
