@@ -1,10 +1,11 @@
 /**
- * `kpx render`: manifests (or the live cluster) → model → one backend's
- * ruleset, printed or written to --out. Effects stay here; the deciding is done by the
- * pure parts (manifests.ts, src/model, src/render).
+ * `kpx render`: manifests (or the live cluster) → model → one backend's ruleset,
+ * printed or written to --out (one file per tool). Effects stay here; the deciding is
+ * done by the pure parts (src/model, src/render).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ProxyState } from '../model/index.js';
 import { renderNftables, toNftScript } from '../render/nftables/index.js';
 import { IPTABLES_OUT_FILES, renderIptablesFamilies, toIptablesOutput, toIptablesRestore } from '../render/iptables/index.js';
 import { ipvsFiles, renderIpvsFamilies, toIpvsOutput } from '../render/ipvs/index.js';
@@ -15,49 +16,40 @@ import { loadState } from './pipeline.js';
 /** File written by `--out DIR` for the nftables backend. */
 export const NFTABLES_OUT_FILE = 'kube-proxy.nft';
 
+/** A backend's output: what stdout gets, and the files `--out DIR` writes instead. */
+interface Output {
+  readonly stdout: string;
+  readonly files: ReadonlyMap<string, string>;
+}
+
+const OUTPUTS: Record<RenderArgs['backend'], (state: ProxyState) => Output> = {
+  nftables: (state) => {
+    const script = toNftScript(renderNftables(state));
+    return { stdout: script, files: new Map([[NFTABLES_OUT_FILE, script]]) };
+  },
+  iptables: (state) => {
+    const rulesets = renderIptablesFamilies(state);
+    return { stdout: toIptablesOutput(rulesets), files: new Map(rulesets.map((r) => [IPTABLES_OUT_FILES[r.family], toIptablesRestore(r)])) };
+  },
+  ipvs: (state) => {
+    const ruleset = renderIpvsFamilies(state);
+    return { stdout: toIpvsOutput(ruleset), files: ipvsFiles(ruleset) };
+  },
+};
+
 export async function renderCommand(args: RenderArgs, io: CliIO): Promise<number> {
   const loaded = await loadState(args, io);
   if (!loaded.ok) return loaded.code;
-  const { state } = loaded;
-
-  if (args.backend === 'iptables') {
-    const rulesets = renderIptablesFamilies(state);
-    if (args.out === undefined) {
-      io.stdout(toIptablesOutput(rulesets));
-      return 0;
-    }
-    await mkdir(args.out, { recursive: true });
-    for (const r of rulesets) {
-      const file = join(args.out, IPTABLES_OUT_FILES[r.family]);
-      await writeFile(file, toIptablesRestore(r));
-      io.stderr(`kpx: wrote ${file}\n`);
-    }
+  const output = OUTPUTS[args.backend](loaded.state);
+  if (args.out === undefined) {
+    io.stdout(output.stdout);
     return 0;
   }
-
-  if (args.backend === 'ipvs') {
-    const ruleset = renderIpvsFamilies(state);
-    if (args.out === undefined) {
-      io.stdout(toIpvsOutput(ruleset));
-      return 0;
-    }
-    await mkdir(args.out, { recursive: true });
-    for (const [name, text] of ipvsFiles(ruleset)) {
-      const file = join(args.out, name);
-      await writeFile(file, text);
-      io.stderr(`kpx: wrote ${file}\n`);
-    }
-    return 0;
-  }
-
-  const script = toNftScript(renderNftables(state));
-  if (args.out !== undefined) {
-    await mkdir(args.out, { recursive: true });
-    const file = join(args.out, NFTABLES_OUT_FILE);
-    await writeFile(file, script);
+  await mkdir(args.out, { recursive: true });
+  for (const [name, text] of output.files) {
+    const file = join(args.out, name);
+    await writeFile(file, text);
     io.stderr(`kpx: wrote ${file}\n`);
-  } else {
-    io.stdout(script);
   }
   return 0;
 }
