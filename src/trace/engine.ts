@@ -118,7 +118,12 @@ export function forkUniform(w: World, group: string, n: number, label: (i: numbe
 
 const MANIP: Record<Hook, 'dst' | 'src'> = { prerouting: 'dst', output: 'dst', input: 'src', postrouting: 'src', forward: 'src' };
 
-function runHook(worlds: readonly World[], hook: Hook, entries: readonly HookEntry[]): World[] {
+/**
+ * Runs a hook's entries in priority order over the worlds (a `nat` entry once per
+ * connection and manipulation). Worlds that end here come back with `end` set. IPVS uses
+ * it too, for the packet it re-injects at LOCAL_OUT.
+ */
+export function runHook(worlds: readonly World[], hook: Hook, entries: readonly HookEntry[]): World[] {
   let out = [...worlds];
   const chains = entries.filter((e) => e.hook === hook).sort((a, b) => a.priority - b.priority);
   for (const entry of chains) {

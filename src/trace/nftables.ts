@@ -21,11 +21,12 @@
 import type { IPFamily } from '../model/types.js';
 import { formatRule } from '../render/nftables/format.js';
 import type {
-  NftChain, NftExpr, NftKey, NftMap, NftMatch, NftRule, NftRuleset, NftSet, NftStatement, NftTable, NftVerdict,
+  NftChain, NftMap, NftMatch, NftRule, NftRuleset, NftSet, NftStatement, NftTable, NftVerdict,
 } from '../render/nftables/types.js';
-import { addrMatches, hostPort, isLocal } from './addr.js';
-import { addStep, fork, forkUniform, runTrace, withConn, type ChainExit, type HookEntry, type TraceProgram, type World } from './engine.js';
-import { UnknownRuleError, type Hook, type TraceInput, type TraceResult, type Tracer } from './types.js';
+import { hostPort, isLocal } from './addr.js';
+import { addStep, fork, runTrace, withConn, type ChainExit, type HookEntry, type TraceProgram, type World } from './engine.js';
+import { evalKey, findElement } from './nftables-keys.js';
+import { UnknownRuleError, printable, unknownShape, type Hook, type TraceInput, type TraceResult, type Tracer } from './types.js';
 
 /** nft's jump stack depth (NFT_JUMP_STACK_SIZE). */
 const MAX_DEPTH = 16;
@@ -44,65 +45,8 @@ interface Ctx {
 type RuleResult = 'next' | NftVerdict;
 type Exit = { readonly world: World; readonly exit: 'end' | 'return' | 'accept' | 'drop' | 'reject' };
 
-/** The rule as the backend prints it; a printer failure is an unknown shape too. */
-function printable(print: () => string): string {
-  try {
-    return print();
-  } catch (err) {
-    throw new UnknownRuleError(`nftables tracer: cannot print rule (unknown shape?): ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
 function unknown(what: string, value: unknown): never {
-  throw new UnknownRuleError(`nftables tracer: unknown ${what}: ${JSON.stringify(value)}`);
-}
-
-/** Value of one key expression; numgen forks. */
-function evalExpr(w: World, e: NftExpr): { world: World; value: string }[] {
-  if (e.kind === 'numgen') {
-    if (!Number.isInteger(e.mod) || e.mod < 1) unknown('numgen modulus', e.mod);
-    return forkUniform(w, `numgen random mod ${e.mod}`, e.mod, (i) => `= ${i}`).map((b) => ({ world: b.world, value: String(b.value) }));
-  }
-  if (e.kind !== 'field') unknown('expression', e);
-  switch (e.field) {
-    case 'saddr': return [{ world: w, value: w.conn.saddr }];
-    case 'daddr': return [{ world: w, value: w.conn.daddr }];
-    case 'l4proto': return [{ world: w, value: w.conn.proto }];
-    case 'dport': return [{ world: w, value: String(w.conn.dport) }];
-    default: return unknown('field', e);
-  }
-}
-
-function evalKey(w: World, key: NftKey): { world: World; values: string[] }[] {
-  let acc: { world: World; values: string[] }[] = [{ world: w, values: [] }];
-  for (const e of key) {
-    acc = acc.flatMap((a) => evalExpr(a.world, e).map((r) => ({ world: r.world, values: [...a.values, r.value] })));
-  }
-  return acc;
-}
-
-function partMatches(e: NftExpr, part: string, value: string, interval: boolean): boolean {
-  if (e.kind === 'numgen' || (e.kind === 'field' && e.field === 'dport')) {
-    if (!/^\d+$/.test(part)) unknown('numeric element part', part);
-    return Number(part) === Number(value);
-  }
-  if (e.kind === 'field' && e.field === 'l4proto') {
-    if (part !== 'tcp' && part !== 'udp' && part !== 'sctp') unknown('protocol element part', part);
-    return part === value;
-  }
-  if (e.kind === 'field' && (e.field === 'saddr' || e.field === 'daddr')) return addrMatches(part, value, interval);
-  return unknown('key expression', e);
-}
-
-function findElement<T extends { readonly key: readonly string[] }>(
-  elements: readonly T[], key: NftKey, values: readonly string[], interval: boolean, name: string,
-): T | undefined {
-  return elements.find((el) => {
-    if (el.key.length !== key.length) {
-      throw new UnknownRuleError(`nftables tracer: element ${el.key.join(' . ')} of @${name} does not fit a ${key.length}-part key`);
-    }
-    return key.every((e, i) => partMatches(e, el.key[i] ?? '', values[i] ?? '', interval));
-  });
+  return unknownShape('nftables', what, value);
 }
 
 function getSet(ctx: Ctx, name: string): NftSet {
@@ -247,7 +191,7 @@ function evalRule(ctx: Ctx, w: World, chain: NftChain, index: number, rule: NftR
     for (const mw of matched) for (const r of evalMatch(ctx, mw, m)) (r.ok ? next : failed).push(r.world);
     matched = next;
   }
-  const text = printable(() => formatRule(rule, ctx.table.family));
+  const text = printable('nftables', () => formatRule(rule, ctx.table.family));
   return [
     ...failed.map((world) => ({ world, res: 'next' as const })),
     ...matched.flatMap((mw) => evalStatements(ctx, addStep(mw, {

@@ -91,3 +91,17 @@ export class UnknownRuleError extends Error {}
 
 /** The input itself is unusable (not an IP, families differ, port out of range). */
 export class TraceInputError extends Error {}
+
+/** `<tracer> tracer: unknown <what>: <value as JSON>`, the message every tracer throws. */
+export function unknownShape(tracer: string, what: string, value: unknown): never {
+  throw new UnknownRuleError(`${tracer} tracer: unknown ${what}: ${JSON.stringify(value)}`);
+}
+
+/** The rule as the backend prints it; a printer failure is an unknown shape too. */
+export function printable<T>(tracer: string, print: () => T): T {
+  try {
+    return print();
+  } catch (err) {
+    throw new UnknownRuleError(`${tracer} tracer: cannot print rule (unknown shape?): ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
