@@ -4,6 +4,7 @@
  */
 import { endpointString, endpointsForPort, parseEndpointSlice, type ParsedSlice } from './endpointslice.js';
 import { cidrContains, hostCIDR, parseCIDR, parseIP, type ParsedCIDR } from './ip.js';
+import { resolveConflicts } from './conflicts.js';
 import { parseNode, type NodeInfo } from './node.js';
 import { parseService, type ParsedService } from './service.js';
 import type { ClusterSnapshot } from './snapshot.js';
@@ -180,9 +181,11 @@ export function buildProxyState(snapshot: ClusterSnapshot, options: ProxyOptions
       serviceCIDRs: serviceCIDRs.filter((c) => c.ip.family === family),
       nodePortCIDRs: nodePortCIDRs(options.nodePortAddresses ?? ['primary'], node, family, problems),
     };
-    const ports = [...services.entries()]
+    const sorted = [...services.entries()]
       .flatMap(([key, svc]) => servicePorts(svc, slicesByService.get(key) ?? [], family, node))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0));
+    const { ports, problems: conflicts } = resolveConflicts(sorted);
+    problems.push(...conflicts);
     return {
       family,
       nodeIPs: node.ips[family],

@@ -200,3 +200,28 @@ describe('buildProxyState: options', () => {
     expect(() => buildProxyState({ services: [], endpointSlices: [] }, { nodeName: 'n', clusterCIDRs: ['10.0.0.0/99'] })).toThrow(/cluster-cidr/);
   });
 });
+
+describe('buildProxyState: conflicting frontends', () => {
+  it('keeps a frontend for the first Service port in key order and reports the others', () => {
+    const { state, problems } = buildProxyState({
+      services: [
+        svc('ns', 'b', { type: 'NodePort', clusterIP: '10.96.0.2', externalIPs: ['10.250.0.1', '10.250.0.2'], ports: [{ name: 'p', port: 80, nodePort: 30080 }] }),
+        svc('ns', 'a', { type: 'NodePort', clusterIP: '10.96.0.1', externalIPs: ['10.250.0.1'], ports: [{ name: 'p', port: 80, nodePort: 30080 }] }),
+        svc('ns', 'c', { clusterIP: '10.96.0.1', ports: [{ name: 'p', port: 80 }] }),
+        svc('ns', 'd', { clusterIP: '10.96.0.1', ports: [{ name: 'p', port: 80, protocol: 'UDP' }] }),
+      ],
+      endpointSlices: [],
+      node: NODE,
+    }, { nodeName: 'node-a' });
+    const byKey = new Map(state.ipv4.services.map((s) => [s.key, s]));
+    expect([...byKey.keys()]).toEqual(['ns/a:p', 'ns/b:p', 'ns/d:p']);
+    expect(byKey.get('ns/a:p')).toMatchObject({ externalIPs: ['10.250.0.1'], nodePort: 30080 });
+    expect(byKey.get('ns/b:p')!.externalIPs).toEqual(['10.250.0.2']);
+    expect(byKey.get('ns/b:p')!.nodePort).toBeUndefined();
+    expect(problems.filter((p) => p.effect === 'ignored').map((p) => [p.object, p.path, p.message])).toEqual([
+      ['ns/b', 'spec.externalIPs', 'tcp 10.250.0.1:80 is already used by ns/a:p: ignored for ns/b:p'],
+      ['ns/b', 'spec.ports.nodePort', 'tcp NodePort 30080 is already used by ns/a:p: ignored for ns/b:p'],
+      ['ns/c', 'spec.clusterIPs', 'tcp 10.96.0.1:80 is already used by ns/a:p: ignored for ns/c:p'],
+    ]);
+  });
+});
