@@ -6,6 +6,8 @@
  * split on commas (`--cluster-cidr 10.244.0.0/16,fd00:10:244::/56`). `--` ends flags.
  */
 import { isIP } from 'node:net';
+import { IPVS_SCHEDULERS } from '../render/ipvs/index.js';
+import type { IpvsScheduler } from '../render/ipvs/types.js';
 
 export const BACKENDS = ['nftables', 'iptables', 'ipvs'] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -26,6 +28,8 @@ export interface RenderArgs {
   readonly masqueradeAll: boolean;
   readonly masqueradeBit?: number;
   readonly kubeconfig?: string;
+  /** kube-proxy's --ipvs-scheduler; the IPVS backend's default is rr. */
+  readonly ipvsScheduler?: IpvsScheduler;
   readonly out?: string;
 }
 
@@ -87,6 +91,8 @@ kube-proxy options (repeatable ones also accept comma-separated values):
                              (nftables)
       --masquerade-all       masquerade all traffic to cluster IPs
       --masquerade-bit N     mark bit for masquerade, 0..31 (default 14 = 0x4000)
+      --ipvs-scheduler S     IPVS scheduler: rr (default), wrr, lc, wlc, lblc, lblcr, dh,
+                             sh, sed, nq, mh
 
 Output:
       --out DIR              write files into DIR instead of stdout
@@ -131,7 +137,7 @@ export function usageFor(topic?: CommandName): string {
 type FlagKind = 'string' | 'list' | 'bool';
 type RenderKey =
   | 'backend' | 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs'
-  | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig' | 'out' | 'help'
+  | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig' | 'ipvsScheduler' | 'out' | 'help'
   | 'src' | 'dst' | 'dport' | 'proto' | 'output';
 
 interface FlagSpec {
@@ -152,6 +158,7 @@ const RENDER_FLAGS: Readonly<Record<string, FlagSpec>> = {
   '--masquerade-all': { key: 'masqueradeAll', kind: 'bool' },
   '--masquerade-bit': { key: 'masqueradeBit', kind: 'string' },
   '--kubeconfig': { key: 'kubeconfig', kind: 'string' },
+  '--ipvs-scheduler': { key: 'ipvsScheduler', kind: 'string' },
   '--out': { key: 'out', kind: 'string' },
   '-h': { key: 'help', kind: 'bool' },
   '--help': { key: 'help', kind: 'bool' },
@@ -297,6 +304,11 @@ function buildRenderArgs(raw: Raw, fail: (e: string) => ParseResult): ParseResul
     masqueradeBit = Number(bitText);
   }
 
+  const scheduler = raw.strings.ipvsScheduler;
+  if (scheduler !== undefined && !(IPVS_SCHEDULERS as readonly string[]).includes(scheduler)) {
+    return fail(`--ipvs-scheduler must be one of ${IPVS_SCHEDULERS.join(', ')}, got "${scheduler}"`);
+  }
+
   const args: RenderArgs = {
     backend: backend as Backend,
     files: raw.lists.files ?? [],
@@ -307,6 +319,7 @@ function buildRenderArgs(raw: Raw, fail: (e: string) => ParseResult): ParseResul
     ...(raw.strings.nodeName !== undefined ? { nodeName: raw.strings.nodeName } : {}),
     ...(masqueradeBit !== undefined ? { masqueradeBit } : {}),
     ...(raw.strings.kubeconfig !== undefined ? { kubeconfig: raw.strings.kubeconfig } : {}),
+    ...(scheduler !== undefined ? { ipvsScheduler: scheduler as IpvsScheduler } : {}),
     ...(raw.strings.out !== undefined ? { out: raw.strings.out } : {}),
   };
   return { ok: true, value: { command: 'render', args } };

@@ -6,8 +6,9 @@
 import { cidrContains, parseCIDR, parseIP, type ProxyState } from '../model/index.js';
 import { renderIptablesFamilies } from '../render/iptables/index.js';
 import { renderIpvsFamilies } from '../render/ipvs/index.js';
+import type { IpvsScheduler } from '../render/ipvs/types.js';
 import { renderNftables } from '../render/nftables/index.js';
-import { TraceInputError, formatTrace, iptablesTracer, ipvsTracer, nftablesTracer, traceJson, type TraceInput, type Tracer } from '../trace/index.js';
+import { TraceInputError, UnknownRuleError, formatTrace, iptablesTracer, ipvsTracer, nftablesTracer, traceJson, type TraceInput, type Tracer } from '../trace/index.js';
 import type { Backend, ExplainArgs } from './args.js';
 import type { CliIO } from './output.js';
 import { loadState } from './pipeline.js';
@@ -20,11 +21,17 @@ export function isTraced(b: Backend): b is TracedBackend {
   return (TRACED_BACKENDS as readonly string[]).includes(b);
 }
 
+/** Render options that change a backend's rules beyond the model (kube-proxy flags). */
+export interface BackendOptions {
+  readonly ipvsScheduler?: IpvsScheduler;
+}
+
 /** The backend's ruleset for `state`, rendered as `kpx render` does, behind its tracer. */
-export const tracerFor: Record<TracedBackend, (state: ProxyState) => Tracer> = {
+export const tracerFor: Record<TracedBackend, (state: ProxyState, options?: BackendOptions) => Tracer> = {
   nftables: (state) => nftablesTracer(renderNftables(state)),
   iptables: (state) => iptablesTracer(renderIptablesFamilies(state)),
-  ipvs: (state) => ipvsTracer(renderIpvsFamilies(state)),
+  ipvs: (state, options = {}) =>
+    ipvsTracer(renderIpvsFamilies(state, options.ipvsScheduler !== undefined ? { scheduler: options.ipvsScheduler } : {})),
 };
 
 /**
@@ -75,11 +82,16 @@ export async function explainCommand(args: ExplainArgs, io: CliIO): Promise<numb
   };
   let result;
   try {
-    result = tracerFor[args.backend](state).trace(input);
+    result = tracerFor[args.backend](state, args).trace(input);
   } catch (err) {
     if (err instanceof TraceInputError) {
       io.stderr(`kpx: ${err.message}\n`);
       return 2;
+    }
+    // A rule shape (or IPVS scheduler) the tracer does not model: say so, no stack.
+    if (err instanceof UnknownRuleError) {
+      io.stderr(`kpx: cannot explain this ruleset: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }

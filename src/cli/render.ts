@@ -22,7 +22,7 @@ interface Output {
   readonly files: ReadonlyMap<string, string>;
 }
 
-const OUTPUTS: Record<RenderArgs['backend'], (state: ProxyState) => Output> = {
+const OUTPUTS: Record<RenderArgs['backend'], (state: ProxyState, args: RenderArgs) => Output> = {
   nftables: (state) => {
     const script = toNftScript(renderNftables(state));
     return { stdout: script, files: new Map([[NFTABLES_OUT_FILE, script]]) };
@@ -31,8 +31,8 @@ const OUTPUTS: Record<RenderArgs['backend'], (state: ProxyState) => Output> = {
     const rulesets = renderIptablesFamilies(state);
     return { stdout: toIptablesOutput(rulesets), files: new Map(rulesets.map((r) => [IPTABLES_OUT_FILES[r.family], toIptablesRestore(r)])) };
   },
-  ipvs: (state) => {
-    const ruleset = renderIpvsFamilies(state);
+  ipvs: (state, args) => {
+    const ruleset = renderIpvsFamilies(state, args.ipvsScheduler !== undefined ? { scheduler: args.ipvsScheduler } : {});
     return { stdout: toIpvsOutput(ruleset), files: ipvsFiles(ruleset) };
   },
 };
@@ -40,7 +40,7 @@ const OUTPUTS: Record<RenderArgs['backend'], (state: ProxyState) => Output> = {
 export async function renderCommand(args: RenderArgs, io: CliIO): Promise<number> {
   const loaded = await loadState(args, io);
   if (!loaded.ok) return loaded.code;
-  const output = OUTPUTS[args.backend](loaded.state);
+  const output = OUTPUTS[args.backend](loaded.state, args);
   if (args.out === undefined) {
     io.stdout(output.stdout);
     return 0;

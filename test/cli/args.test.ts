@@ -88,3 +88,11 @@ describe('isCIDR', () => {
     expect(isCIDR(s)).toBe(ok);
   });
 });
+
+describe('--ipvs-scheduler', () => {
+  it('takes kube-proxy\'s scheduler names and nothing else', () => {
+    expect(render(['--backend', 'ipvs', '--ipvs-scheduler', 'sh']).ipvsScheduler).toBe('sh');
+    expect(render(['--backend', 'ipvs']).ipvsScheduler).toBeUndefined();
+    expect(error(['render', '--backend', 'ipvs', '--ipvs-scheduler', 'fastest'])).toMatch(/--ipvs-scheduler must be one of rr, wrr/);
+  });
+});

@@ -115,3 +115,16 @@ describe('kpx explain', () => {
     expect(parseArgs(['explain', '--help'])).toEqual({ ok: true, value: { command: 'help', topic: 'explain' } });
   });
 });
+
+describe('kpx render / explain --ipvs-scheduler', () => {
+  it('sets the scheduler of every virtual server; explain says plainly that it cannot predict a hashing scheduler', async () => {
+    const r = await kpx(['render', '--backend', 'ipvs', ...EXAMPLE, '--ipvs-scheduler', 'sh']);
+    expect(r.code).toBe(0);
+    const services = r.out.split('\n').filter((l) => /^-A (-t|-u|--sctp-service) /.test(l));
+    expect(services.length).toBeGreaterThan(0);
+    expect(services.every((l) => / -s sh( |$)/.test(l))).toBe(true);
+    const e = await kpx(['explain', '--backend', 'ipvs', ...EXAMPLE, '--src', '10.244.1.50', '--dst', '10.96.10.1', '--dport', '80', '--ipvs-scheduler', 'sh']);
+    expect(e).toMatchObject({ code: 1, out: '' });
+    expect(e.err).toMatch(/^kpx: cannot explain this ruleset: .*scheduler sh/);
+  });
+});
