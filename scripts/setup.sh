@@ -8,16 +8,8 @@ tests=false
 [ "${1:-}" = "--tests" ] && tests=true
 cd "$(dirname "$0")/.."
 
-need=()
-for pair in nft:nftables iptables:iptables ipset:ipset ip:iproute2 conntrack:conntrack; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "setup: installing ${need[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
+source scripts/lib/apt-need.sh
+apt_need nft:nftables iptables:iptables ipset:ipset ip:iproute2 conntrack:conntrack
 
 # npm install (not npm ci: the registry serves Linux builds only, see DESIGN.md);
 # its `prepare` step compiles src/ to dist/ so that `npx kpx` works.

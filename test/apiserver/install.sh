@@ -5,15 +5,7 @@
 # Idempotent. Needs Go (the version go.mod names or newer).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-need=()
-for pair in etcd:etcd-server openssl:openssl curl:curl; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "install.sh: installing ${need[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
+source scripts/lib/apt-need.sh
+apt_need etcd:etcd-server openssl:openssl curl:curl
 command -v go >/dev/null 2>&1 || { echo "install.sh: Go is required to build kube-apiserver (see test/apiserver/go.mod)" >&2; exit 1; }
 bash test/apiserver/build.sh >/dev/null

@@ -17,17 +17,9 @@ mkdir -p "$OUT"
 
 log() { echo "ipvs-vm: $*" >&2; }
 
-need=()
-for pair in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static ipvsadm:ipvsadm ipset:ipset \
-  xtables-legacy-multi:iptables ip:iproute2 depmod:kmod cpio:cpio; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
+source "$ROOT/scripts/lib/apt-need.sh"
+apt_need qemu-system-x86_64:qemu-system-x86 busybox:busybox-static ipvsadm:ipvsadm ipset:ipset \
+  xtables-legacy-multi:iptables ip:iproute2 depmod:kmod cpio:cpio
 command -v go >/dev/null 2>&1 || { log "go is required (to build the agent)"; exit 1; }
 
 # The kernel package the meta package linux-image-amd64 points at.

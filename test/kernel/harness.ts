@@ -57,12 +57,12 @@ const LEFTOVER_PATTERN = /^kpx-(\d+)-\d+-[a-z0-9]+$/;
 const DEFAULT_TIMEOUT_MS = 1500;
 let instances = 0;
 
-interface RunResult { readonly code: number; readonly stdout: string; readonly stderr: string }
+export interface RunResult { readonly code: number; readonly stdout: string; readonly stderr: string }
 
 /** Runs a command to completion; never uses a shell on the caller's arguments. */
-function run(cmd: string, args: readonly string[], input?: string): Promise<RunResult> {
+export function run(cmd: string, args: readonly string[], input?: string, cwd?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(cwd !== undefined ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });

@@ -3,14 +3,13 @@
  * the real CLI, echo servers for every endpoint the scenarios name, probe batches built
  * from flows.ts, and the judgement of a case (with a backend's not-honoured list).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { KPX, ROOT, SCENARIOS, scenarioArgs, scenarioNames } from '../helpers/scenarios.js';
 import { checkFlow, summarize } from './check.js';
 import { probeCount, type FlowCase } from './flows.js';
-import type { KernelHarness, ProbeResult, ServerSpec } from './harness.js';
+import { run, type KernelHarness, type ProbeResult, type RunResult, type ServerSpec } from './harness.js';
 import type { NotHonoured } from './not-honoured.js';
 import { DEFAULT_RENDER_ARGS } from './topology.js';
 
@@ -18,20 +17,11 @@ export const scenarios = scenarioNames().filter((s) => existsSync(join(SCENARIOS
 
 export type { NotHonoured };
 
-export interface RunResult { readonly code: number; readonly stdout: string; readonly stderr: string }
+export type { RunResult };
 
-export function run(cmd: string, args: readonly string[], input = ''): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.on('error', () => { /* the command may exit before reading everything */ });
-    child.stdin.end(input);
-  });
+/** Runs a command in the project root (see harness.ts `run`). */
+export function runInRoot(cmd: string, args: readonly string[], input = ''): Promise<RunResult> {
+  return run(cmd, args, input, ROOT);
 }
 
 export function renderArgs(backend: string, scenario: string): string[] {
@@ -41,7 +31,7 @@ export function renderArgs(backend: string, scenario: string): string[] {
 
 /** `kpx render` of one scenario, through the real (built) CLI. */
 export function renderScenario(backend: string, scenario: string): Promise<RunResult> {
-  return run(process.execPath, [KPX, ...renderArgs(backend, scenario)]);
+  return runInRoot(process.execPath, [KPX, ...renderArgs(backend, scenario)]);
 }
 
 export function requireBuiltCli(): void {
@@ -52,7 +42,7 @@ export function requireBuiltCli(): void {
 
 /** Runs `cmd` inside the harness's node namespace (never anywhere else). */
 export async function inNode(h: KernelHarness, cmd: string, args: readonly string[], input = ''): Promise<string> {
-  const r = await run('ip', ['netns', 'exec', h.node, cmd, ...args], input);
+  const r = await runInRoot('ip', ['netns', 'exec', h.node, cmd, ...args], input);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${h.node} exited ${r.code}:\n${r.stderr}`);
   return r.stdout;
 }

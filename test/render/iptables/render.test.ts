@@ -1,27 +1,11 @@
 import { buildProxyState } from '../../../src/model/build.js';
-import type { FamilyState, ProxyOptions } from '../../../src/model/types.js';
 import {
   CHAINS, formatRule, renderIptables, renderIptablesFamilies, serviceChainName, toIptablesRestore,
   type IptablesRuleset, type IptChain,
 } from '../../../src/render/iptables/index.js';
-import { node, slice, svc, type EpSpec } from '../../model/fixtures.js';
+import { LOCAL, node, oneServiceState, REMOTE } from '../../model/fixtures.js';
 
-const NODE = node('node-a', ['10.100.0.10', 'fd00:100::10'], 'zone-a');
-const LOCAL = (ip: string): EpSpec => ({ ip, node: 'node-a' });
-const REMOTE = (ip: string): EpSpec => ({ ip, node: 'node-b' });
-
-function state(spec: Record<string, unknown>, eps: EpSpec[], opts: Partial<ProxyOptions> = {}, extra: Record<string, unknown> = {}, family: 'ipv4' | 'ipv6' = 'ipv4'): FamilyState {
-  const v6 = family === 'ipv6';
-  const { state: s } = buildProxyState({
-    services: [svc('ns1', 'svc1', {
-      clusterIP: v6 ? 'fd00:96::1' : '10.96.0.1', ipFamilies: [v6 ? 'IPv6' : 'IPv4'],
-      ports: [{ name: 'p80', port: 80, targetPort: 8080 }], ...spec,
-    }, extra)],
-    endpointSlices: [slice('ns1', 'svc1-a', 'svc1', [{ name: 'p80', port: 8080 }], eps, v6 ? 'IPv6' : 'IPv4')],
-    node: NODE,
-  }, { nodeName: 'node-a', clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/48'], ...opts });
-  return s[family];
-}
+const state = oneServiceState;
 
 /** Every rule as `table: -A CHAIN …`, chains in order. */
 function lines(r: IptablesRuleset): string[] {
