@@ -7,9 +7,10 @@ import { readLiveSnapshot, WatchLayer, type SupervisionOptions } from '../../src
 import { DEFAULT_BACKOFF } from '../../src/watch/backoff.js';
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/output.js';
-import { startCluster, type TestCluster } from '../apiserver/cluster.js';
+import type { TestCluster } from '../apiserver/cluster.js';
+import { startWatchedCluster, type WatchedCluster } from './fixture.js';
 import {
-  clients, createNamespace, endpoints, eventually, node, NODE, Observer, port, service, slice, testLogger, type Clients,
+  endpoints, eventually, node, NODE, Observer, port, service, slice, type Clients,
 } from './k8s.js';
 
 const NS = 'watch';
@@ -19,32 +20,27 @@ const fast: Partial<SupervisionOptions> = {
   watchTimeoutSeconds: 5,
 };
 
-const logging = () => { const l = testLogger(); return l ? { logger: l } : {}; };
+let w: WatchedCluster;
 let cluster: TestCluster;
 let c: Clients;
 let layer: WatchLayer;
 let obs: Observer;
 
 beforeAll(async () => {
-  cluster = await startCluster();
-  c = clients(cluster.kubeConfig());
-  await c.core.createNode({ body: node(NODE, '192.168.50.10', { 'topology.kubernetes.io/zone': 'z1' }) });
-  await c.core.createNode({ body: node('node-b', '192.168.50.11') });
-  await createNamespace(c, NS);
-  // Present before the layer starts: must arrive through the first list.
-  await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'early', '10.96.1.1', [{ name: 'http', port: 80 }]) });
-  await c.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'early-1', 'early', [{ ip: '10.1.0.1' }], [{ name: 'http', port: 8080 }]) });
-
-  layer = new WatchLayer(cluster.kubeConfig(), { nodeName: NODE, supervision: fast, ...logging() });
-  obs = new Observer(layer);   // subscribed before start: must not hear anything before sync
-  layer.start();
-  await layer.waitForSync(30_000);
+  w = await startWatchedCluster({
+    namespace: NS, nodeIP: '192.168.50.10', nodeLabels: { 'topology.kubernetes.io/zone': 'z1' }, supervision: fast,
+    // Present before the layer starts: must arrive through the first list.
+    before: async (core, k) => {
+      await core.createNode({ body: node('node-b', '192.168.50.11') });
+      await core.createNamespacedService({ namespace: NS, body: service(NS, 'early', '10.96.1.1', [{ name: 'http', port: 80 }]) });
+      await k.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'early-1', 'early', [{ ip: '10.1.0.1' }], [{ name: 'http', port: 8080 }]) });
+    },
+  });
+  ({ cluster, c, layer, obs } = w);
 }, 30 * 60_000);
 
 afterAll(async () => {
-  obs?.close();
-  await layer?.stop();
-  await cluster?.stop();
+  await w?.stop();
 }, 60_000);
 
 test('nothing is announced before every informer has listed; the first list is complete', async () => {
@@ -206,7 +202,7 @@ test('readLiveSnapshot fails fast with the reason when it cannot read', async ()
 });
 
 test('stop() is a shutdown, not a failure: no restart, no failure reported', async () => {
-  const other = new WatchLayer(cluster.kubeConfig(), { nodeName: NODE, supervision: fast, ...logging() });
+  const other = new WatchLayer(cluster.kubeConfig(), { nodeName: NODE, supervision: fast });
   const failures: string[] = [];
   other.onFailure((f) => failures.push(`${f.informer}: ${f.message}`));
   other.start();

@@ -2,11 +2,12 @@
  * The watch layer through failures of a real kube-apiserver: restart, SIGSTOP past the
  * watchdog, a partition during which etcd is compacted (410 Gone → relist).
  */
-import { WatchLayer, type SupervisionOptions } from '../../src/watch/index.js';
+import type { SupervisionOptions, WatchLayer } from '../../src/watch/index.js';
 import { DEFAULT_BACKOFF } from '../../src/watch/backoff.js';
-import { startCluster, type TestCluster } from '../apiserver/cluster.js';
-import { startRelay, type Relay } from '../apiserver/proxy.js';
-import { clients, createNamespace, endpoints, eventually, node, NODE, Observer, port, service, slice, testLogger, type Clients } from './k8s.js';
+import type { TestCluster } from '../apiserver/cluster.js';
+import type { Relay } from '../apiserver/proxy.js';
+import { startWatchedCluster, type WatchedCluster } from './fixture.js';
+import { endpoints, eventually, NODE, port, service, slice, type Clients, type Observer } from './k8s.js';
 
 const supervision: Partial<SupervisionOptions> = {
   backoff: { ...DEFAULT_BACKOFF, initialMs: 100, maxMs: 1_000 },
@@ -16,7 +17,6 @@ const supervision: Partial<SupervisionOptions> = {
   watchTimeoutSeconds: 1,
 };
 
-const logging = () => { const l = testLogger(); return l ? { logger: l } : {}; };
 const sum = (layer: WatchLayer, f: (s: ReturnType<WatchLayer['status']>[number]) => number): number =>
   layer.status().reduce((n, s) => n + f(s), 0);
 
@@ -27,24 +27,16 @@ describe('with the watch cache (as in every real cluster)', () => {
   let layer: WatchLayer;
   let obs: Observer;
   let relay: Relay;   // only to count the layer's connections
+  let w: WatchedCluster;
 
   beforeAll(async () => {
-    cluster = await startCluster();
-    c = clients(cluster.kubeConfig());
-    await c.core.createNode({ body: node(NODE, '192.168.60.10') });
-    await createNamespace(c, NS);
-    relay = await startRelay(Number(new URL(cluster.server).port));
-    layer = new WatchLayer(cluster.kubeConfig(relay.url), { nodeName: NODE, supervision, ...logging() });
-    obs = new Observer(layer);
-    layer.start();
-    await layer.waitForSync(30_000);
+    w = await startWatchedCluster({ namespace: NS, nodeIP: '192.168.60.10', supervision, relay: true });
+    ({ cluster, c, layer, obs } = w);
+    relay = w.relay!;
   }, 30 * 60_000);
 
   afterAll(async () => {
-    obs?.close();
-    await layer?.stop();
-    await relay?.close();
-    await cluster?.stop();
+    await w?.stop();
   }, 60_000);
 
   test('API server stopped and started again: the layer reconnects and converges', async () => {
@@ -105,27 +97,22 @@ describe('without the watch cache: etcd compaction during a partition gives 410 
   let relay: Relay;
   let layer: WatchLayer;
   let obs: Observer;
+  let w: WatchedCluster;
 
   beforeAll(async () => {
     // --watch-cache=false: watches are served by etcd itself, so a compacted
     // resourceVersion is answered with 410 Gone (with the cache, the API server's
     // in-memory window could still serve it).
-    cluster = await startCluster({ watchCache: false });
-    c = clients(cluster.kubeConfig());
-    await c.core.createNode({ body: node(NODE, '192.168.70.10') });
-    await createNamespace(c, NS);
-    relay = await startRelay(Number(new URL(cluster.server).port));
-    layer = new WatchLayer(cluster.kubeConfig(relay.url), { nodeName: NODE, supervision: { ...supervision, watchTimeoutSeconds: 30, watchdogMs: 90_000 }, ...logging() });
-    obs = new Observer(layer);
-    layer.start();
-    await layer.waitForSync(30_000);
+    w = await startWatchedCluster({
+      namespace: NS, nodeIP: '192.168.70.10', watchCache: false, relay: true,
+      supervision: { ...supervision, watchTimeoutSeconds: 30, watchdogMs: 90_000 },
+    });
+    ({ cluster, c, layer, obs } = w);
+    relay = w.relay!;
   }, 30 * 60_000);
 
   afterAll(async () => {
-    obs?.close();
-    await layer?.stop();
-    await relay?.close();
-    await cluster?.stop();
+    await w?.stop();
   }, 60_000);
 
   test('after the relist, deleted objects are gone and changed ones are current', async () => {
