@@ -1,5 +1,6 @@
 /** kpx command-line entry point; bin/kpx.js calls `main(process.argv.slice(2))`. */
-import { parseArgs, usageFor } from './args.js';
+import { parseArgs } from './args.js';
+import { usageFor } from './usage.js';
 import { processIO, type CliIO } from './output.js';
 import { explainCommand } from './explain.js';
 import { renderCommand } from './render.js';
