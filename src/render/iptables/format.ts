@@ -5,12 +5,12 @@
  * `/128`) and marks print as `0x4000`: the forms `iptables-save` prints back, so the text
  * can be compared with a dump.
  */
-import type { IptChain, IptMatch, IptRule, IptTable, IptTarget, IptablesRuleset } from './types.js';
+import { formatChainLine, formatMark, formatRestoreTable, formatRuleLine, quoteArg, type RestoreOptions } from '../restore.js';
+import type { IptMatch, IptRule, IptTable, IptTarget, IptablesRuleset } from './types.js';
+
+export { formatChainLine, formatMark, quoteArg, type RestoreOptions };
 
 /** `0x4000`, as iptables-save prints marks. */
-export function formatMark(n: number): string {
-  return `0x${(n >>> 0).toString(16)}`;
-}
 
 /**
  * `%0.10f` as Go prints it: the exact decimal value of the double, rounded half to even
@@ -69,40 +69,14 @@ export function ruleArgs(rule: IptRule): string[] {
 }
 
 /** Quotes a word for iptables-restore when it holds whitespace or quotes (comments). */
-export function quoteArg(word: string): string {
-  if (word !== '' && !/[\s"'\\]/.test(word)) return word;
-  return `"${word.replace(/["\\]/g, '\\$&')}"`;
-}
-
-/** `-A CHAIN args…` as one restore line. */
 export function formatRule(chain: string, rule: IptRule): string {
-  return ['-A', chain, ...ruleArgs(rule)].map(quoteArg).join(' ');
-}
-
-/** The chain's declaration line: `:KUBE-SERVICES - [0:0]`, built-ins `:INPUT ACCEPT [0:0]`. */
-export function formatChainLine(chain: IptChain): string {
-  return `:${chain.name} ${chain.builtin ? 'ACCEPT' : '-'} [0:0]`;
-}
-
-export interface RestoreOptions {
-  /**
-   * Include the built-in chains and kpx's jump rules in them (default true). Loaded
-   * without `--noflush`, the text then replaces the whole `filter` and `nat` tables
-   * (a private namespace, a dedicated node). False prints only kube-proxy's own chains,
-   * for `iptables-restore --noflush` with the jumps ensured separately, as kube-proxy does.
-   */
-  readonly builtinJumps?: boolean;
+  return formatRuleLine(chain, ruleArgs(rule));
 }
 
 export function formatTable(table: IptTable, options: RestoreOptions = {}): string {
-  const chains = table.chains.filter((c) => options.builtinJumps !== false || !c.builtin);
-  const lines = [`*${table.name}`, ...chains.map(formatChainLine)];
-  for (const c of chains) for (const r of c.rules) lines.push(formatRule(c.name, r));
-  lines.push('COMMIT');
-  return lines.join('\n');
+  return formatRestoreTable(table, ruleArgs, options);
 }
 
-/** Input for `iptables-restore` (ipv4) or `ip6tables-restore` (ipv6): `*filter` then `*nat`. */
 export function toIptablesRestore(ruleset: IptablesRuleset, options: RestoreOptions = {}): string {
   return `${ruleset.tables.map((t) => formatTable(t, options)).join('\n')}\n`;
 }

@@ -8,13 +8,12 @@
  * - `toAddressBatch`: input for `ip -batch` (`address add IP/32 dev kube-ipvs0`).
  * None of them holds comment lines, so every part loads exactly as printed.
  */
+import { formatMark, formatRestoreTable, type RestoreOptions } from '../restore.js';
 import { DUMMY_DEVICE } from './names.js';
-import type { GlueChain, GlueMatch, GlueRule, GlueTable, GlueTarget, Ipset, IpvsFamilyRuleset, VirtualServer } from './types.js';
 
-/** `0x4000`, as iptables-save prints marks. */
-export function formatMark(n: number): string {
-  return `0x${(n >>> 0).toString(16)}`;
-}
+export { formatMark };
+import type { GlueMatch, GlueRule, GlueTable, GlueTarget, Ipset, IpvsFamilyRuleset, VirtualServer } from './types.js';
+
 
 /** An address with its prefix (`/32`, `/128`), as iptables-save prints it. */
 function withPrefix(cidr: string): string {
@@ -99,33 +98,13 @@ export function glueRuleArgs(r: GlueRule): string[] {
   return [...r.matches.flatMap(matchArgs), ...targetArgs(r.target)];
 }
 
-function quoteArg(word: string): string {
-  if (word !== '' && !/[\s"'\\]/.test(word)) return word;
-  return `"${word.replace(/["\\]/g, '\\$&')}"`;
-}
-
-function formatChainLine(c: GlueChain): string {
-  return `:${c.name} ${c.builtin ? 'ACCEPT' : '-'} [0:0]`;
-}
-
-export interface GlueRestoreOptions {
-  /**
-   * Include the built-in chains and kpx's jumps in them (default true): loaded without
-   * `--noflush` the text replaces the `nat` and `filter` tables (a private namespace, a
-   * node kpx owns). False: only kube-proxy's chains, for `iptables-restore --noflush`.
-   */
-  readonly builtinJumps?: boolean;
-}
+/** Options of the glue's iptables-restore text (the same as the iptables backend's). */
+export type GlueRestoreOptions = RestoreOptions;
 
 export function formatGlueTable(t: GlueTable, options: GlueRestoreOptions = {}): string {
-  const chains = t.chains.filter((c) => options.builtinJumps !== false || !c.builtin);
-  const lines = [`*${t.name}`, ...chains.map(formatChainLine)];
-  for (const c of chains) for (const r of c.rules) lines.push(['-A', c.name, ...glueRuleArgs(r)].map(quoteArg).join(' '));
-  lines.push('COMMIT');
-  return lines.join('\n');
+  return formatRestoreTable(t, glueRuleArgs, options);
 }
 
-/** `iptables-restore` (ipv4) or `ip6tables-restore` (ipv6) input: `*nat` then `*filter`. */
 export function toGlueRestore(f: IpvsFamilyRuleset, options: GlueRestoreOptions = {}): string {
   return `${f.tables.map((t) => formatGlueTable(t, options)).join('\n')}\n`;
 }
