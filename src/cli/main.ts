@@ -4,8 +4,9 @@ import { usageFor } from './usage.js';
 import { processIO, type CliIO } from './output.js';
 import { explainCommand } from './explain.js';
 import { renderCommand } from './render.js';
+import { runCommand } from './run.js';
 
-/** Runs one command and returns the exit code: 0 ok, 1 nothing could be read, 2 usage. */
+/** Runs one command and returns the exit code: 0 ok, 1 nothing could be read (run: could not start), 2 usage, 3 run: proxy mode not implemented yet. */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   if (argv.length === 0) {
     io.stderr(usageFor());
@@ -26,8 +27,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       return renderCommand(cmd.args, io);
     case 'explain':
       return explainCommand(cmd.args, io);
-    case 'diff':
     case 'run':
+      return runCommand(cmd.argv, io);
+    case 'diff':
     case 'cleanup':
       io.stderr(`kpx: ${cmd.command} is not implemented yet\n`);
       return 2;

@@ -7,7 +7,7 @@ Commands:
   render    print the complete ruleset for one node
   explain   trace a packet through the rules: path and every possible outcome
   diff      print what a sync would change (not implemented yet)
-  run       run the proxy controller (not implemented yet)
+  run       run the proxy controller (kube-proxy's flags; nftables mode)
   cleanup   remove every rule kpx or kube-proxy created (not implemented yet)
 
 Run 'kpx <command> --help' for a command's options.
@@ -77,6 +77,42 @@ Output:
 Exit status: 0 on success, 1 if no object could be read, 2 on a usage error.
 `;
 
+export const RUN_USAGE = `Usage: kpx run [kube-proxy flags]
+
+Runs the proxy for this node until SIGTERM/SIGINT (then exits 0 and leaves the rules in
+place). Waits for the Node object to exist before programming anything; rules left by a
+previous kpx or kube-proxy keep working until the first sync replaces them atomically.
+
+      --kubeconfig FILE          kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)
+      --master URL               API server address, overrides the kubeconfig's
+      --hostname-override NAME   this node's name (default: $NODE_NAME, else the host name)
+      --proxy-mode MODE          nftables (default); iptables and ipvs exit with code 3
+                                 (not implemented yet)
+      --cluster-cidr CIDR[,CIDR] pod CIDRs (dual-stack: comma-separated)
+      --nodeport-addresses LIST  CIDRs, primary (default) or all
+      --service-cidr CIDR[,CIDR] unallocated IPs in them are dropped
+      --masquerade-all           masquerade all traffic to Service IPs
+      --masquerade-bit N         mark bit for masquerade, 0..31 (default 14; also
+                                 --iptables-masquerade-bit)
+      --healthz-bind-address A   /healthz and /livez (default 0.0.0.0:10256; "" off)
+      --metrics-bind-address A   /metrics (default 127.0.0.1:10249; "" off)
+      --sync-period D            periodic sync (default 30s); also --iptables-sync-period
+                                 (nftables, iptables) and --ipvs-sync-period (ipvs)
+      --min-sync-period D        minimum time between syncs, from the end of one to the
+                                 start of the next (default 1s); also
+                                 --iptables-min-sync-period and --ipvs-min-sync-period
+      --conntrack-max-per-core N (default 32768; 0 leaves nf_conntrack_max alone)
+      --conntrack-min N          (default 131072)
+      --conntrack-tcp-timeout-established D   (default 24h0m0s; 0 leaves it alone)
+      --conntrack-tcp-timeout-close-wait D    (default 1h0m0s; 0 leaves it alone)
+  -v, --v N                      log verbosity: 0-2 info, 3-4 debug, 5+ trace
+  -h, --help                     print this help
+
+Durations in Go syntax: 500ms, 1s, 1m0s. Logs: JSON lines on stderr.
+Exit status: 0 after SIGTERM/SIGINT, 1 if it could not start (kubeconfig, conntrack),
+2 on a usage error, 3 for a proxy mode not implemented yet.
+`;
+
 export function usageFor(topic?: CommandName): string {
-  return topic === 'render' ? RENDER_USAGE : topic === 'explain' ? EXPLAIN_USAGE : GLOBAL_USAGE;
+  return topic === 'render' ? RENDER_USAGE : topic === 'explain' ? EXPLAIN_USAGE : topic === 'run' ? RUN_USAGE : GLOBAL_USAGE;
 }

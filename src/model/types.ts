@@ -151,6 +151,12 @@ export interface ProxyOptions {
   readonly masqueradeAll?: boolean;
   /** Bit number of the masquerade mark; default 14 (0x4000). */
   readonly masqueradeBit?: number;
+  /**
+   * This node's local addresses (the interfaces of the namespace kpx runs in), on which
+   * NodePorts are served after filtering by nodePortAddresses, as upstream does.
+   * Absent: the Node object's addresses (e.g. `kpx render`).
+   */
+  readonly localAddresses?: readonly string[];
 }
 
 /** The model's result: the state plus every problem found on the way. */

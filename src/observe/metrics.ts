@@ -1,7 +1,8 @@
 /**
  * kpx's Prometheus metrics. The registry is injected (never prom-client's global one),
- * so tests and several proxies in one process keep their own. Names follow kube-proxy's
- * `kubeproxy_*` metrics where kpx measures the same thing; kpx's own start with `kpx_`.
+ * so tests and several proxies in one process keep their own. Names, types and buckets
+ * follow kube-proxy's `kubeproxy_*` metrics (k8s.io/kubernetes pkg/proxy/metrics/metrics.go)
+ * where kpx measures the same thing; kpx's own start with `kpx_`.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Problem } from '../model/types.js';
@@ -10,45 +11,93 @@ export interface Metrics {
   readonly registry: Registry;
   /** Objects left out (or partly ignored) by validation, by kind and effect. */
   readonly invalidObjects: Counter<'kind' | 'effect'>;
-  readonly syncDuration: Histogram<'backend'>;
-  readonly lastSyncTimestamp: Gauge<'backend'>;
-  readonly syncFailures: Counter<'backend'>;
+  /** kube-proxy's SyncProxyRulesLatency. */
+  readonly syncDuration: Histogram;
+  /** kube-proxy's SyncProxyRulesLastTimestamp (seconds since the epoch). */
+  readonly lastSyncTimestamp: Gauge;
+  /** kube-proxy's NetworkProgrammingLatency: EndpointSlice trigger time → in the kernel. */
+  readonly networkProgrammingDuration: Histogram;
+  readonly syncFailures: Counter;
+  /** Syncs by result kind (full, partial, noop). */
+  readonly syncs: Counter<'kind'>;
+  /** Kernel operations sent by syncs. */
+  readonly kernelOperations: Counter;
+  /** Foreign changes to kpx's tables that were repaired by a full sync. */
+  readonly driftRepairs: Counter;
   readonly noLocalEndpoints: Gauge<'traffic_policy'>;
 }
 
+/** prometheus.ExponentialBuckets(start, factor, count). */
+function exponential(start: number, factor: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => start * factor ** i);
+}
+
+/** prometheus.LinearBuckets(start, width, count). */
+function linear(start: number, width: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => start + width * i);
+}
+
+/** kube-proxy's: 0, 0.25, 0.5, 1..59 by 1, 60..115 by 5, 120..300 by 30. */
+export const NETWORK_PROGRAMMING_BUCKETS: readonly number[] = [
+  0, 0.25, 0.5, ...linear(1, 1, 59), ...linear(60, 5, 12), ...linear(120, 30, 7),
+];
+
+/** kube-proxy's: 1 ms doubling, 15 buckets (to 16.384 s). */
+export const SYNC_DURATION_BUCKETS: readonly number[] = exponential(0.001, 2, 15);
+
 export function createMetrics(registry: Registry = new Registry()): Metrics {
+  const registers = [registry];
   return {
     registry,
     invalidObjects: new Counter({
       name: 'kpx_invalid_objects_total',
       help: 'API objects skipped or partly ignored because a field is invalid',
       labelNames: ['kind', 'effect'] as const,
-      registers: [registry],
+      registers,
     }),
     syncDuration: new Histogram({
       name: 'kubeproxy_sync_proxy_rules_duration_seconds',
       help: 'SyncProxyRules latency in seconds',
-      labelNames: ['backend'] as const,
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
+      buckets: [...SYNC_DURATION_BUCKETS],
+      registers,
     }),
     lastSyncTimestamp: new Gauge({
       name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
       help: 'The last time proxy rules were successfully synced',
-      labelNames: ['backend'] as const,
-      registers: [registry],
+      registers,
+    }),
+    networkProgrammingDuration: new Histogram({
+      name: 'kubeproxy_network_programming_duration_seconds',
+      help: 'In Cluster Network Programming Latency in seconds',
+      buckets: [...NETWORK_PROGRAMMING_BUCKETS],
+      registers,
     }),
     syncFailures: new Counter({
       name: 'kpx_sync_failures_total',
       help: 'Syncs that failed to apply and will be retried',
-      labelNames: ['backend'] as const,
-      registers: [registry],
+      registers,
+    }),
+    syncs: new Counter({
+      name: 'kpx_syncs_total',
+      help: 'Successful syncs by kind: full (tables replaced), partial (changes only), noop (no kernel call)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    kernelOperations: new Counter({
+      name: 'kpx_sync_kernel_operations_total',
+      help: 'Kernel operations (element, chain, set changes) sent by syncs',
+      registers,
+    }),
+    driftRepairs: new Counter({
+      name: 'kpx_drift_repairs_total',
+      help: "Changes to kpx's kernel objects made by someone else, repaired by a full sync",
+      registers,
     }),
     noLocalEndpoints: new Gauge({
       name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
       help: 'Number of services with a Local traffic policy and no endpoints',
       labelNames: ['traffic_policy'] as const,
-      registers: [registry],
+      registers,
     }),
   };
 }

@@ -9,6 +9,7 @@
  */
 import type { KubeConfig, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { ClusterSnapshot } from '../model/snapshot.js';
+import type { ClusterView } from '../sync/types.js';
 import type { Clock } from './clock.js';
 import { SupervisedInformer, type InformerSource, type InformerStatus } from './informer.js';
 import { silentLogger, type WatchLogger } from './logger.js';
@@ -21,6 +22,11 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export interface WatchOptions {
   readonly nodeName: string;
+  /**
+   * Count the layer as synced only once this Node exists (kube-proxy waits for its Node
+   * before it programs anything). Without it a missing Node is fine (`kpx render`).
+   */
+  readonly requireNode?: boolean;
   /** Overrides of DEFAULT_SUPERVISION (backoff, watchdog, timeouts). */
   readonly supervision?: Partial<SupervisionOptions>;
   readonly clock?: Clock;
@@ -79,7 +85,9 @@ function sliceServiceKeys(s: V1EndpointSlice): string[] {
   return svc ? [`${s.metadata?.namespace ?? ''}/${svc}`] : [];
 }
 
-export class WatchLayer {
+export class WatchLayer implements ClusterView {
+  /** Committed slices by their Service key, then by slice key; kept current by apply(). */
+  private readonly slicesByService = new Map<string, Map<string, V1EndpointSlice>>();
   private readonly services = new ChangeTracker<V1Service>({
     serviceKeys: (s) => [objectKey(s)],
     equal: (a, b) => serviceProjection(a) === serviceProjection(b),
@@ -87,6 +95,18 @@ export class WatchLayer {
   private readonly slices = new ChangeTracker<V1EndpointSlice>({
     serviceKeys: sliceServiceKeys,
     equal: (a, b) => sliceProjection(a) === sliceProjection(b),
+    onCommit: (key, previous, current) => {
+      for (const svc of previous !== undefined ? sliceServiceKeys(previous) : []) {
+        const m = this.slicesByService.get(svc);
+        m?.delete(key);
+        if (m?.size === 0) this.slicesByService.delete(svc);
+      }
+      for (const svc of current !== undefined ? sliceServiceKeys(current) : []) {
+        let m = this.slicesByService.get(svc);
+        if (m === undefined) this.slicesByService.set(svc, m = new Map());
+        m.set(key, current!);
+      }
+    },
   });
   private readonly nodes = new ChangeTracker<V1Node>({
     serviceKeys: () => [],
@@ -98,6 +118,7 @@ export class WatchLayer {
   private readonly syncWaiters = new Set<SyncWaiter>();
   private readonly logger: WatchLogger;
   private notifyQueued = false;
+  private waitingForNodeLogged = false;
   private isSynced = false;
   private stopped = false;
 
@@ -150,7 +171,9 @@ export class WatchLayer {
     for (const w of [...this.syncWaiters]) w.reject(new Error('watch: stopped before every informer had listed'));
   }
 
-  /** Every informer has listed at least once. */
+  /**
+   * Every informer has listed at least once (and, with `requireNode`, this Node exists).
+   */
   get synced(): boolean {
     return this.isSynced;
   }
@@ -200,6 +223,30 @@ export class WatchLayer {
     return { services, node };
   }
 
+  /** The committed Service and its slices (as of the last apply()); O(its slices). */
+  service(key: string): { readonly service: V1Service | undefined; readonly slices: readonly V1EndpointSlice[] } {
+    const slices = this.slicesByService.get(key);
+    return {
+      service: this.services.get(key),
+      slices: slices === undefined ? [] : [...slices.keys()].sort().map((k) => slices.get(k)!),
+    };
+  }
+
+  /** This node's committed object, if it exists. */
+  node(): V1Node | undefined {
+    return this.nodes.get(this.options.nodeName);
+  }
+
+  /** Every informer has listed; true also when the Node is still missing. */
+  get listed(): boolean {
+    return this.informers.every((i) => i.listed);
+  }
+
+  /** The Node object has been seen (committed or pending). */
+  get nodeSeen(): boolean {
+    return this.nodes.latest(this.options.nodeName) !== undefined;
+  }
+
   /** The committed state (as of the last apply()), as the model takes it. */
   snapshot(): ClusterSnapshot {
     const node = this.nodes.objects()[0];
@@ -223,10 +270,18 @@ export class WatchLayer {
     if (this.stopped) return;
     tracker.update(key, obj);
     if (this.isSynced) this.queueNotify();
+    else if (tracker === (this.nodes as unknown)) this.onListed();
   }
 
   private onListed(): void {
-    if (this.isSynced || !this.informers.every((i) => i.listed)) return;
+    if (this.isSynced || !this.listed) return;
+    if (this.options.requireNode === true && !this.nodeSeen) {
+      if (!this.waitingForNodeLogged) {
+        this.waitingForNodeLogged = true;
+        this.logger.warn({ node: this.options.nodeName }, `watch: every informer listed, but Node "${this.options.nodeName}" does not exist yet; waiting for it before anything is programmed`);
+      }
+      return;
+    }
     this.isSynced = true;
     this.logger.info({ status: this.status() }, 'watch: all informers listed');
     for (const w of [...this.syncWaiters]) w.resolve();

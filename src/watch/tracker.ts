@@ -21,6 +21,8 @@ export interface TrackerOptions<T> {
   readonly serviceKeys: (obj: T) => readonly string[];
   /** Equal when the difference cannot matter to the proxy (resourceVersion etc. ignored). */
   readonly equal: (a: T, b: T) => boolean;
+  /** Told about every change apply() commits (to keep indexes current in O(changed)). */
+  readonly onCommit?: (key: string, previous: T | undefined, current: T | undefined) => void;
 }
 
 export class ChangeTracker<T> {
@@ -55,9 +57,21 @@ export class ChangeTracker<T> {
       }
       if (change.current === undefined) this.committed.delete(key);
       else this.committed.set(key, change.current);
+      this.options.onCommit?.(key, change.previous, change.current);
     }
     this.pending.clear();
     return keys;
+  }
+
+  /** The committed object under `key` (as of the last apply). */
+  get(key: string): T | undefined {
+    return this.committed.get(key);
+  }
+
+  /** The latest object seen under `key`, committed or not (undefined: none or deleted). */
+  latest(key: string): T | undefined {
+    const change = this.pending.get(key);
+    return change !== undefined ? change.current : this.committed.get(key);
   }
 
   /** The committed objects (as of the last apply), in key order. */

@@ -1,0 +1,206 @@
+/**
+ * `kpx run`'s flags: kube-proxy's names and meanings (cmd/kube-proxy/app/options.go).
+ * Pure: argv in, RunArgs or an error out. `--flag=value` and `--flag value` (booleans:
+ * `--flag` or `--flag=true|false`); durations in Go syntax (`500ms`, `1s`, `1m0s`).
+ */
+import { isCIDR } from './args.js';
+import { DEFAULT_CONNTRACK, type ConntrackConfig } from '../sync/conntrack.js';
+import { parseBindAddress, type BindAddress } from '../observe/http.js';
+
+export const PROXY_MODES = ['nftables', 'iptables', 'ipvs'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+
+export interface RunArgs {
+  readonly kubeconfig?: string;
+  /** Overrides the kubeconfig's server (kube-proxy's --master). */
+  readonly master?: string;
+  /** --hostname-override; undefined: $NODE_NAME, then the host name (lower-cased). */
+  readonly hostnameOverride?: string;
+  readonly proxyMode: ProxyMode;
+  readonly clusterCIDRs: readonly string[];
+  /** CIDRs and the keywords `primary`/`all`; empty: the mode's default (nftables: primary). */
+  readonly nodePortAddresses: readonly string[];
+  readonly serviceCIDRs: readonly string[];
+  readonly masqueradeAll: boolean;
+  readonly masqueradeBit: number;
+  /** undefined: disabled (empty flag value). */
+  readonly healthz?: BindAddress;
+  readonly metrics?: BindAddress;
+  readonly syncPeriodMs: number;
+  readonly minSyncPeriodMs: number;
+  readonly conntrack: ConntrackConfig;
+  readonly verbosity: number;
+  /** kube-proxy flags accepted but not acted on (reported at start). */
+  readonly ignored: readonly string[];
+}
+
+/** Exit code of `kpx run --proxy-mode iptables|ipvs` until those modes land. */
+export const EXIT_MODE_NOT_IMPLEMENTED = 3;
+
+type Kind = 'string' | 'list' | 'bool' | 'duration' | 'int';
+type Key =
+  | 'kubeconfig' | 'master' | 'hostnameOverride' | 'proxyMode' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs'
+  | 'masqueradeAll' | 'masqueradeBit' | 'healthz' | 'metrics' | 'syncPeriod' | 'minSyncPeriod'
+  | 'iptablesSyncPeriod' | 'iptablesMinSyncPeriod' | 'ipvsSyncPeriod' | 'ipvsMinSyncPeriod'
+  | 'ctMaxPerCore' | 'ctMin' | 'ctEstablished' | 'ctCloseWait' | 'verbosity' | 'config' | 'ignored' | 'ignoredBool';
+
+const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
+  '--kubeconfig': { key: 'kubeconfig', kind: 'string' },
+  '--master': { key: 'master', kind: 'string' },
+  '--hostname-override': { key: 'hostnameOverride', kind: 'string' },
+  '--proxy-mode': { key: 'proxyMode', kind: 'string' },
+  '--cluster-cidr': { key: 'clusterCIDRs', kind: 'list' },
+  '--nodeport-addresses': { key: 'nodePortAddresses', kind: 'list' },
+  '--service-cidr': { key: 'serviceCIDRs', kind: 'list' },
+  '--masquerade-all': { key: 'masqueradeAll', kind: 'bool' },
+  '--masquerade-bit': { key: 'masqueradeBit', kind: 'int' },
+  '--iptables-masquerade-bit': { key: 'masqueradeBit', kind: 'int' },
+  '--healthz-bind-address': { key: 'healthz', kind: 'string' },
+  '--metrics-bind-address': { key: 'metrics', kind: 'string' },
+  '--sync-period': { key: 'syncPeriod', kind: 'duration' },
+  '--min-sync-period': { key: 'minSyncPeriod', kind: 'duration' },
+  '--iptables-sync-period': { key: 'iptablesSyncPeriod', kind: 'duration' },
+  '--iptables-min-sync-period': { key: 'iptablesMinSyncPeriod', kind: 'duration' },
+  '--ipvs-sync-period': { key: 'ipvsSyncPeriod', kind: 'duration' },
+  '--ipvs-min-sync-period': { key: 'ipvsMinSyncPeriod', kind: 'duration' },
+  '--conntrack-max-per-core': { key: 'ctMaxPerCore', kind: 'int' },
+  '--conntrack-min': { key: 'ctMin', kind: 'int' },
+  '--conntrack-tcp-timeout-established': { key: 'ctEstablished', kind: 'duration' },
+  '--conntrack-tcp-timeout-close-wait': { key: 'ctCloseWait', kind: 'duration' },
+  '--v': { key: 'verbosity', kind: 'int' },
+  '-v': { key: 'verbosity', kind: 'int' },
+  '--config': { key: 'config', kind: 'string' },
+  // kube-proxy flags kpx accepts and does not act on (yet).
+  '--bind-address': { key: 'ignored', kind: 'string' },
+  '--feature-gates': { key: 'ignored', kind: 'string' },
+  '--oom-score-adj': { key: 'ignored', kind: 'string' },
+  '--kube-api-qps': { key: 'ignored', kind: 'string' },
+  '--kube-api-burst': { key: 'ignored', kind: 'string' },
+  '--kube-api-content-type': { key: 'ignored', kind: 'string' },
+  '--config-sync-period': { key: 'ignored', kind: 'string' },
+  '--detect-local-mode': { key: 'ignored', kind: 'string' },
+  '--logging-format': { key: 'ignored', kind: 'string' },
+  '--profiling': { key: 'ignoredBool', kind: 'bool' },
+  '--bind-address-hard-fail': { key: 'ignoredBool', kind: 'bool' },
+};
+
+const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration, in milliseconds (no sign). */
+export function parseGoDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  if (!/^(\d+(\.\d*)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d*)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 0);
+  return ms;
+}
+
+export type RunParse = { readonly ok: true; readonly args: RunArgs } | { readonly ok: false; readonly error: string };
+
+export function parseRunArgs(argv: readonly string[]): RunParse {
+  const fail = (error: string): RunParse => ({ ok: false, error });
+  const strings: Partial<Record<Key, string>> = {};
+  const lists: Partial<Record<Key, string[]>> = {};
+  const bools: Partial<Record<Key, boolean>> = {};
+  const ignored: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('-') || arg === '-' || arg === '--') return fail(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    const spec = FLAGS[name];
+    if (spec === undefined) return fail(`unknown flag ${name}`);
+    if (spec.key === 'ignored' || spec.key === 'ignoredBool') ignored.push(name);
+    if (spec.kind === 'bool') {
+      if (inline === undefined || inline === 'true') bools[spec.key] = true;
+      else if (inline === 'false') bools[spec.key] = false;
+      else return fail(`${name} takes no value or =true|=false, got "${inline}"`);
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || (next.startsWith('-') && next.length > 1 && !/^-\d/.test(next))) return fail(`${name} needs a value`);
+      value = next;
+      i++;
+    }
+    if (spec.kind === 'list') {
+      (lists[spec.key] ??= []).push(...value.split(',').map((v) => v.trim()).filter((v) => v !== ''));
+    } else {
+      strings[spec.key] = value;
+    }
+  }
+
+  if (strings.config !== undefined) return fail('--config (a KubeProxyConfiguration file) is not supported yet; give the settings as flags');
+  const mode = strings.proxyMode === undefined || strings.proxyMode === '' ? 'nftables' : strings.proxyMode;
+  if (!(PROXY_MODES as readonly string[]).includes(mode)) return fail(`--proxy-mode must be one of ${PROXY_MODES.join(', ')}, got "${mode}"`);
+
+  const clusterCIDRs = lists.clusterCIDRs ?? [];
+  const serviceCIDRs = lists.serviceCIDRs ?? [];
+  for (const [flag, list] of [['--cluster-cidr', clusterCIDRs], ['--service-cidr', serviceCIDRs]] as const) {
+    const bad = list.find((c) => !isCIDR(c));
+    if (bad !== undefined) return fail(`${flag}: "${bad}" is not a CIDR`);
+  }
+  const nodePortAddresses = lists.nodePortAddresses ?? [];
+  const badNP = nodePortAddresses.find((c) => c !== 'primary' && c !== 'all' && !isCIDR(c));
+  if (badNP !== undefined) return fail(`--nodeport-addresses: "${badNP}" is neither a CIDR nor "primary" or "all"`);
+
+  const ints: Partial<Record<Key, number>> = {};
+  const durations: Partial<Record<Key, number>> = {};
+  for (const [flag, spec] of Object.entries(FLAGS)) {
+    const text = strings[spec.key];
+    if (text === undefined || spec.key === 'ignored') continue;
+    if (spec.kind === 'int') {
+      if (!/^\d+$/.test(text)) return fail(`${flag} must be a non-negative integer, got "${text}"`);
+      ints[spec.key] = Number(text);
+    } else if (spec.kind === 'duration') {
+      const ms = parseGoDuration(text);
+      if (ms === undefined) return fail(`${flag}: "${text}" is not a duration (e.g. 500ms, 1s, 1m0s)`);
+      durations[spec.key] = ms;
+    }
+  }
+  const masqueradeBit = ints.masqueradeBit ?? 14;
+  if (masqueradeBit > 31) return fail(`--masquerade-bit must be 0..31, got ${masqueradeBit}`);
+
+  // The mode's own pair (iptables-* also for nftables, as kube-proxy's nftables mode
+  // shares them), then the mode-independent pair, which wins.
+  const modePair = mode === 'ipvs' ? ['ipvsSyncPeriod', 'ipvsMinSyncPeriod'] as const : ['iptablesSyncPeriod', 'iptablesMinSyncPeriod'] as const;
+  const syncPeriodMs = durations.syncPeriod ?? durations[modePair[0]] ?? 30_000;
+  const minSyncPeriodMs = durations.minSyncPeriod ?? durations[modePair[1]] ?? 1_000;
+  if (syncPeriodMs <= 0) return fail('the sync period must be greater than 0');
+  if (minSyncPeriodMs > syncPeriodMs) return fail(`the minimum sync period (${minSyncPeriodMs} ms) must not exceed the sync period (${syncPeriodMs} ms)`);
+
+  const addr = (key: 'healthz' | 'metrics', flag: string, fallback: string, port: number): BindAddress | undefined | string => {
+    const text = strings[key] ?? fallback;
+    if (text === '') return undefined;
+    const a = parseBindAddress(text, port);
+    return typeof a === 'string' ? `${flag}: ${a}` : a;
+  };
+  const healthz = addr('healthz', '--healthz-bind-address', '0.0.0.0:10256', 10256);
+  if (typeof healthz === 'string') return fail(healthz);
+  const metrics = addr('metrics', '--metrics-bind-address', '127.0.0.1:10249', 10249);
+  if (typeof metrics === 'string') return fail(metrics);
+
+  const args: RunArgs = {
+    proxyMode: mode as ProxyMode,
+    clusterCIDRs, nodePortAddresses, serviceCIDRs,
+    masqueradeAll: bools.masqueradeAll ?? false,
+    masqueradeBit,
+    syncPeriodMs, minSyncPeriodMs,
+    conntrack: {
+      maxPerCore: ints.ctMaxPerCore ?? DEFAULT_CONNTRACK.maxPerCore,
+      min: ints.ctMin ?? DEFAULT_CONNTRACK.min,
+      tcpEstablishedTimeout: durations.ctEstablished !== undefined ? Math.floor(durations.ctEstablished / 1000) : DEFAULT_CONNTRACK.tcpEstablishedTimeout,
+      tcpCloseWaitTimeout: durations.ctCloseWait !== undefined ? Math.floor(durations.ctCloseWait / 1000) : DEFAULT_CONNTRACK.tcpCloseWaitTimeout,
+    },
+    verbosity: ints.verbosity ?? 0,
+    ignored,
+    ...(healthz !== undefined ? { healthz } : {}),
+    ...(metrics !== undefined ? { metrics } : {}),
+    ...(strings.kubeconfig !== undefined ? { kubeconfig: strings.kubeconfig } : {}),
+    ...(strings.master !== undefined ? { master: strings.master } : {}),
+    ...(strings.hostnameOverride !== undefined && strings.hostnameOverride !== '' ? { hostnameOverride: strings.hostnameOverride } : {}),
+  };
+  return { ok: true, args };
+}

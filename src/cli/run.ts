@@ -1,0 +1,163 @@
+/**
+ * `kpx run`: the proxy controller, wired from its parts. Start: conntrack sysctls, the
+ * health and metrics servers, the watch layer (waits for this Node), the nft monitor,
+ * then syncs for as long as it runs. SIGTERM/SIGINT: stop cleanly, rules stay, exit 0.
+ */
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ProxyHealth } from '../observe/health.js';
+import { serveHealth, serveMetrics, type BindAddress, type RunningServer } from '../observe/http.js';
+import { createLogger, type Logger } from '../observe/logger.js';
+import { createMetrics } from '../observe/metrics.js';
+import { KPX_TABLES } from '../render/nftables/index.js';
+import { setConntrackSysctls } from '../sync/conntrack.js';
+import { Controller } from '../sync/controller.js';
+import { attribute } from '../sync/drift.js';
+import { ProgrammingLatency } from '../sync/latency.js';
+import { localAddresses } from '../sync/local-addresses.js';
+import { NftMonitor, parentPid } from '../sync/nft-monitor.js';
+import { createNftablesProxier } from '../sync/nftables/full-replace.js';
+import { realClock } from '../watch/clock.js';
+import { loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
+import type { CliIO } from './output.js';
+import { EXIT_MODE_NOT_IMPLEMENTED, parseRunArgs, type RunArgs } from './run-args.js';
+
+export interface RunDeps {
+  /** Resolves when the process should stop (default: SIGTERM or SIGINT). */
+  readonly stopSignal?: Promise<string>;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => () => resolve(sig);
+    process.once('SIGTERM', on('SIGTERM'));
+    process.once('SIGINT', on('SIGINT'));
+  });
+}
+
+/** kube-proxy's node name: --hostname-override, else $NODE_NAME, else the host name; lower-cased. */
+export function nodeNameFor(args: RunArgs, env: NodeJS.ProcessEnv, host: () => string = hostname): string {
+  const name = args.hostnameOverride ?? (env['NODE_NAME'] !== undefined && env['NODE_NAME'] !== '' ? env['NODE_NAME'] : host());
+  return name.trim().toLowerCase();
+}
+
+function kubeConfigFor(args: RunArgs): KubeConfig {
+  const kc = args.kubeconfig === undefined && args.master !== undefined ? new KubeConfig() : loadKubeConfig(args.kubeconfig);
+  if (args.master === undefined) return kc;
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  const out = new KubeConfig();
+  out.loadFromOptions({
+    clusters: [{ ...(cluster ?? { skipTLSVerify: false }), name: 'master', server: args.master }],
+    users: [user ?? { name: 'anonymous' }],
+    contexts: [{ name: 'master', cluster: 'master', user: user?.name ?? 'anonymous' }],
+    currentContext: 'master',
+  });
+  return out;
+}
+
+async function startServer(kind: string, addr: BindAddress | undefined, start: (a: BindAddress) => Promise<RunningServer>, logger: Logger): Promise<RunningServer | undefined> {
+  if (addr === undefined) return undefined;
+  try {
+    const s = await start(addr);
+    logger.info({ address: `${addr.host}:${s.port}` }, `${kind} server listening`);
+    return s;
+  } catch (err) {
+    // As kube-proxy: a server that cannot bind is an error in the log; proxying goes on.
+    logger.error({ address: `${addr.host}:${addr.port}`, error: (err as Error).message }, `${kind} server could not start`);
+    return undefined;
+  }
+}
+
+export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDeps = {}): Promise<number> {
+  const parsed = parseRunArgs(argv);
+  if (!parsed.ok) {
+    io.stderr(`kpx: ${parsed.error}\nRun 'kpx run --help' for usage.\n`);
+    return 2;
+  }
+  const args = parsed.args;
+  if (args.proxyMode !== 'nftables') {
+    io.stderr(`kpx: --proxy-mode ${args.proxyMode} is not implemented yet (only nftables)\n`);
+    return EXIT_MODE_NOT_IMPLEMENTED;
+  }
+  const logger = createLogger(args.verbosity);
+  const nodeName = nodeNameFor(args, deps.env ?? process.env);
+  if (args.ignored.length > 0) logger.warn({ flags: args.ignored }, 'kube-proxy flags accepted but not acted on by kpx');
+
+  let kc: KubeConfig;
+  try {
+    kc = kubeConfigFor(args);
+  } catch (err) {
+    logger.error({ error: err instanceof LiveReadError ? err.message : String(err) }, 'cannot load the kubeconfig');
+    return 1;
+  }
+  try {
+    await setConntrackSysctls(args.conntrack, logger);
+  } catch (err) {
+    logger.error({ error: (err as Error).message }, 'could not set conntrack parameters');
+    return 1;
+  }
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createMetrics(registry);
+  const health = new ProxyHealth(2 * args.syncPeriodMs);
+  const servers = [
+    await startServer('healthz', args.healthz, (a) => serveHealth(a, health), logger),
+    await startServer('metrics', args.metrics, (a) => serveMetrics(a, registry), logger),
+  ];
+
+  const nodePortAddresses = args.nodePortAddresses.flatMap((a) => (a === 'all' ? ['0.0.0.0/0', '::/0'] : [a]));
+  const layer = new WatchLayer(kc, { nodeName, requireNode: true, logger });
+  const controller = new Controller({
+    source: layer,
+    proxier: createNftablesProxier({ logger }),
+    clock: realClock,
+    logger,
+    metrics,
+    health,
+    latency: new ProgrammingLatency(metrics.networkProgrammingDuration, Date.now()),
+  }, {
+    proxyOptions: {
+      nodeName,
+      clusterCIDRs: args.clusterCIDRs,
+      serviceCIDRs: args.serviceCIDRs,
+      masqueradeAll: args.masqueradeAll,
+      masqueradeBit: args.masqueradeBit,
+      ...(nodePortAddresses.length > 0 ? { nodePortAddresses } : {}),
+    },
+    localAddresses: () => localAddresses(),
+    syncPeriodMs: args.syncPeriodMs,
+    minSyncPeriodMs: args.minSyncPeriodMs,
+    adaptive: { ratio: 1, maxMinIntervalMs: Math.max(args.minSyncPeriodMs, args.syncPeriodMs / 2) },
+  });
+  const monitor = new NftMonitor({
+    tables: KPX_TABLES,
+    clock: realClock,
+    logger,
+    onTransaction: (t) => {
+      const own = { pid: process.pid, parentOf: parentPid, recentSync: () => controller.recentSync() };
+      if (attribute(t, own) === 'drift') {
+        controller.drift('nft monitor', { by: t.comm, pid: t.pid, firstChange: t.lines[0], changes: t.lines.length });
+      }
+    },
+    onGap: () => controller.drift('nft monitor restarted: changes in between unknown'),
+  });
+
+  logger.info({
+    node: nodeName, mode: args.proxyMode, server: kc.getCurrentCluster()?.server, clusterCIDRs: args.clusterCIDRs,
+    syncPeriodMs: args.syncPeriodMs, minSyncPeriodMs: args.minSyncPeriodMs,
+  }, 'kpx run starting; existing rules stay in place until the first sync replaces them');
+  monitor.start();
+  controller.start();
+
+  const signal = await (deps.stopSignal ?? waitForSignal());
+  logger.info({ signal }, 'stopping; kernel rules are left in place');
+  monitor.stop();
+  await controller.stop();
+  for (const s of servers) await s?.close();
+  logger.info({}, 'stopped');
+  return 0;
+}
