@@ -48,9 +48,12 @@ describe('main', () => {
     });
     // Without -f the live cluster is read; an unreadable kubeconfig is reported, exit 1.
     expect(await run(['render', '--backend', 'nftables', '--kubeconfig', '/nonexistent/kubeconfig', '--node-name', 'n'])).toMatchObject({ code: 1, stdout: '' });
-    for (const cmd of ['diff', 'run', 'cleanup']) {
+    for (const cmd of ['diff', 'cleanup']) {
       expect(await run([cmd])).toEqual({ code: 2, stdout: '', stderr: `kpx: ${cmd} is not implemented yet\n` });
     }
+    // run: the other proxy modes, with their own exit code (3).
+    expect(await run(['run', '--proxy-mode', 'ipvs'])).toEqual({ code: 3, stdout: '', stderr: 'kpx: --proxy-mode ipvs is not implemented yet (only nftables)\n' });
+    expect(await run(['run', '--proxy-mode=iptables'])).toMatchObject({ code: 3 });
   });
 
   it('renders the example cluster without a word on stderr', async () => {
