@@ -34,7 +34,18 @@ class RecordingProxier implements Proxier {
   invalidations = 0;
   applied: string | undefined;
 
+  inFlight = false;
+
   async sync(r: SyncRequest): Promise<SyncResult> {
+    this.inFlight = true;
+    try {
+      return await this.record(r);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  private async record(r: SyncRequest): Promise<SyncResult> {
     this.calls.push({
       changes: r.changes === 'all' ? 'all' : [...r.changes.services].sort(),
       node: r.changes !== 'all' && r.changes.node,
@@ -48,7 +59,7 @@ class RecordingProxier implements Proxier {
       this.applied = undefined;
       throw new Error('injected apply failure');
     }
-    this.applied = `${r.view.snapshot().services.length} services`;
+    this.applied = r.view.snapshot().services.map((x) => `${x.metadata?.namespace}/${x.metadata?.name}`).sort().join(',');
     return { kind: 'partial', kernelOps: 1, problems: [], timings: { model: 0, render: 0, diff: 0, apply: 0 } };
   }
 
@@ -104,7 +115,7 @@ test('nothing is synced before this Node exists, even with every informer listed
   await c.core.createNode({ body: node(NODE, '192.168.60.10') });
   await eventually('the first sync', () => proxier.calls.length > 0);
   expect(proxier.calls[0]).toMatchObject({ changes: 'all', full: true, hasNode: true });
-  expect(proxier.applied).toBe('1 services');
+  expect(proxier.applied).toBe(`${NS}/early,default/kubernetes`);
 });
 
 test('changes since the last sync reach the proxier as one merged set, with the slice index current', async () => {
@@ -132,10 +143,14 @@ test('changes since the last sync reach the proxier as one merged set, with the 
 });
 
 test("after a failed sync the next one gets 'all', is retried without a new change, and then partial syncs resume", async () => {
+  await eventually('no sync in flight', () => !proxier.inFlight);
+  await new Promise((r) => setTimeout(r, 300));
   const n = proxier.calls.length;
   proxier.failNext = 1;
   await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'fails', '10.96.5.5', [{ name: 'http', port: 80 }]) });
-  await eventually('the failed sync and its retry', () => proxier.calls.length >= n + 2);
+  await eventually('the failed sync and its retry', () => proxier.calls.length >= n + 2).catch((err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(proxier.calls.slice(n - 1))}`);
+  });
   expect(proxier.calls[n]?.changes).toEqual([`${NS}/fails`]);
   expect(proxier.calls[n + 1]?.changes).toBe('all');
   expect((await metrics.registry.getSingleMetricAsString('kpx_sync_failures_total'))).toContain('kpx_sync_failures_total 1');
