@@ -14,6 +14,24 @@ import {
 
 interface Owner<T> { readonly order: string; readonly value: T }
 
+/** An element's contributors as a sorted linked list (almost always one: no array per element). */
+interface ElementOwner { readonly order: string; readonly value: string; next: ElementOwner | undefined }
+
+/** Adds or replaces `order`'s text; returns the new head. */
+function ownElement(head: ElementOwner | undefined, order: string, value: string): ElementOwner {
+  if (head === undefined || order < head.order) return { order, value, next: head };
+  if (head.order === order) return { order, value, next: head.next };
+  head.next = ownElement(head.next, order, value);
+  return head;
+}
+
+function disownElement(head: ElementOwner | undefined, order: string): ElementOwner | undefined {
+  if (head === undefined) return undefined;
+  if (head.order === order) return head.next;
+  head.next = disownElement(head.next, order);
+  return head;
+}
+
 /** Inserts (or replaces) `order`'s value, keeping owners sorted by order. */
 function own<T>(list: Owner<T>[], order: string, value: T): void {
   let i = 0;
@@ -30,7 +48,7 @@ function disown<T>(list: Owner<T>[] | undefined, order: string): void {
 const SKELETON_ORDER = '';
 
 export class DesiredTable {
-  private readonly elements = new Map<string, Map<string, Owner<string>[]>>();
+  private readonly elements = new Map<string, Map<string, ElementOwner>>();
   private readonly lbRefs = new Map<string, number>();
   private readonly chainOwners = new Map<string, Owner<ChainPiece>[]>();
   private readonly declOwners = new Map<string, Owner<DeclPiece>[]>();
@@ -45,14 +63,13 @@ export class DesiredTable {
 
   constructor(readonly family: NftFamily, readonly skeleton: Skeleton) {
     for (const [container, id, text] of skeleton.elements) this.addElement(container, id, SKELETON_ORDER, text);
+    this.clearDirty();
   }
 
   private addElement(container: string, id: string, order: string, text: string): void {
     let m = this.elements.get(container);
     if (!m) this.elements.set(container, (m = new Map()));
-    let owners = m.get(id);
-    if (!owners) m.set(id, (owners = []));
-    own(owners, order, text);
+    m.set(id, ownElement(m.get(id), order, text));
     this.touch(container, id);
   }
 
@@ -67,14 +84,18 @@ export class DesiredTable {
     const old = this.services.get(order) ?? EMPTY_PIECES;
     if (old === EMPTY_PIECES && pieces === EMPTY_PIECES) return;
     this.ports += pieces.ports - old.ports;
-    for (const [container, id] of old.elements) {
+    const oe = old.elements;
+    for (let i = 0; i < oe.length; i += 3) {
+      const container = oe[i]!;
+      const id = oe[i + 1]!;
       const m = this.elements.get(container);
-      const owners = m?.get(id);
-      disown(owners, order);
-      if (owners?.length === 0) m!.delete(id);
+      const rest = disownElement(m?.get(id), order);
+      if (rest) m!.set(id, rest);
+      else m?.delete(id);
       this.touch(container, id);
     }
-    for (const [container, id, text] of pieces.elements) this.addElement(container, id, order, text);
+    const ne = pieces.elements;
+    for (let i = 0; i < ne.length; i += 3) this.addElement(ne[i]!, ne[i + 1]!, order, ne[i + 2]!);
     for (const lb of old.lb) {
       const n = (this.lbRefs.get(lb) ?? 0) - 1;
       if (n <= 0) { this.lbRefs.delete(lb); this.dirtyChains.add(lb); this.dirtyDecls.add(lbPieces(lb, this.family).map); }
@@ -107,12 +128,12 @@ export class DesiredTable {
 
   /** The element's text as the renderer would print it; undefined when no one wants it. */
   element(container: string, id: string): string | undefined {
-    return this.elements.get(container)?.get(id)?.[0]?.value;
+    return this.elements.get(container)?.get(id)?.value;
   }
 
   /** Every container and element key. */
   *allElements(): Generator<[string, string, string]> {
-    for (const [container, m] of this.elements) for (const [id, owners] of m) yield [container, id, owners[0]!.value];
+    for (const [container, m] of this.elements) for (const [id, owner] of m) yield [container, id, owner.value];
   }
 
   chain(name: string): ChainPiece | undefined {
