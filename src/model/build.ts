@@ -72,7 +72,7 @@ function toEndpoint(h: Hinted): Endpoint {
   };
 }
 
-function servicePorts(svc: ParsedService, slices: readonly ParsedSlice[], family: IPFamily, node: NodeInfo): ServicePort[] {
+export function servicePorts(svc: ParsedService, slices: readonly ParsedSlice[], family: IPFamily, node: NodeInfo): ServicePort[] {
   const clusterIP = svc.clusterIPs.find((ip) => ip.family === family);
   if (!clusterIP) return [];
   const inFamily = <T extends { family: IPFamily }>(xs: readonly T[]): T[] => xs.filter((x) => x.family === family);

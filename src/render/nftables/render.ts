@@ -9,7 +9,7 @@ import { Collector, collectServicePort } from './frontends.js';
 import { N, TABLE_NAME, lbMapName, nftFamily, type LbKind } from './names.js';
 import type { NftElement, NftFamily, NftMap, NftMapElement, NftRuleset, NftSet, NftTable, NftTypeSpec } from './types.js';
 
-const LB_KINDS: readonly LbKind[] = ['lb', 'lbc', 'np-lb', 'np-lbc'];
+export const LB_KINDS: readonly LbKind[] = ['lb', 'lbc', 'np-lb', 'np-lbc'];
 
 /**
  * A string that sorts like the key part: numbers and addresses numerically (fixed-width
@@ -33,6 +33,13 @@ function sorter(): <T extends NftElement>(elements: Iterable<T>) => T[] {
     decorated.sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : 0));
     return decorated.map((d) => d.e);
   };
+}
+
+/** The endpoint map `eps-N` (and friends) of one lb kind and endpoint count, without elements. */
+export function lbMap(family: NftFamily, kind: LbKind, count: number): NftMap {
+  const frontend = kind === 'lb' || kind === 'lbc' ? `${family} daddr . meta l4proto . th dport` : 'meta l4proto . th dport';
+  const key: NftTypeSpec = { typeof: `${frontend} . numgen random mod ${count}` };
+  return { name: lbMapName(kind, count), key, value: { typeof: `${family} daddr . th dport` }, flags: [], elements: [] };
 }
 
 /** A table for one family. */
@@ -71,10 +78,7 @@ export function renderFamily(fs: FamilyState): NftTable {
   const lbChains = [];
   for (const kind of LB_KINDS) {
     for (const count of [...c.lbCounts[kind]].sort((x, y) => x - y)) {
-      const frontend = kind === 'lb' || kind === 'lbc' ? `${family} daddr . meta l4proto . th dport` : 'meta l4proto . th dport';
-      const key: NftTypeSpec = { typeof: `${frontend} . numgen random mod ${count}` };
-      const name = lbMapName(kind, count);
-      lbMaps.push({ name, key, value: { typeof: `${family} daddr . th dport` }, flags: [], elements: mapElements(name) });
+      lbMaps.push({ ...lbMap(family, kind, count), elements: mapElements(lbMapName(kind, count)) });
       lbChains.push(lbChain(kind, count));
     }
   }

@@ -1,0 +1,131 @@
+// The incremental nftables sync at scale (compiled code in dist/): a cold full sync of
+// 10k Services × 10 endpoints, then single-endpoint changes, each one partial
+// transaction, and an unchanged sync (no kernel call). The kernel is real: `nft` runs in
+// a private namespace `ip netns add kpx-bench-sync-<pid>` (deleted in finally), never in
+// the machine's own. Needs root, `ip` and `nft`.
+//
+//   npm run bench                      # also runs this after nftables-scale.mjs
+//   node --expose-gc bench/sync.mjs --services 10000 --endpoints 10 [--rounds 20]
+//
+// Targets (issue 10): one endpoint change ≤ 5 ms of kpx compute (model + render + diff
+// with serialisation), ≤ 10 kernel operations, ≤ 50 ms for the whole sync including
+// the nft process; an unchanged sync makes no kernel call; RSS ≤ 300 MB.
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { NODE_NAME, generate, ipv4 } from './cluster.mjs';
+
+const { createNftablesProxier, createNftKernel } = await import('../dist/sync/index.js');
+
+function option(flag, env, fallback) {
+  const i = process.argv.indexOf(flag);
+  const text = i >= 0 ? process.argv[i + 1] : process.env[env];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} / ${env}: want a non-negative integer, got ${text}`);
+  return n;
+}
+
+const SERVICES = option('--services', 'SERVICES', 10_000);
+const ENDPOINTS = option('--endpoints', 'ENDPOINTS', 10);
+const ROUNDS = option('--rounds', 'ROUNDS', 20);
+if (process.getuid?.() !== 0) {
+  console.error('bench/sync.mjs needs root (ip netns add)');
+  process.exit(1);
+}
+
+const label = 'kubernetes.io/service-name';
+const keyOf = (o) => `${o.metadata.namespace}/${o.metadata.name}`;
+const sliceKey = (s) => `${s.metadata.namespace}/${s.metadata.labels[label]}`;
+
+/** A ClusterView over plain objects, indexed by Service key as the watch layer is. */
+function view(snapshot) {
+  const services = new Map(snapshot.services.map((s) => [keyOf(s), s]));
+  const slices = new Map();
+  for (const s of snapshot.endpointSlices) slices.set(sliceKey(s), [s]);
+  return {
+    services, slices,
+    snapshot: () => ({ services: [...services.values()], endpointSlices: [...slices.values()].flat(), node: snapshot.node }),
+    service: (key) => ({ service: services.get(key), slices: slices.get(key) ?? [] }),
+    node: () => snapshot.node,
+  };
+}
+
+const ms = (x) => `${x.toFixed(2)} ms`;
+const secs = (x) => `${(x / 1000).toFixed(2)} s`;
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const max = (xs) => Math.max(...xs);
+const rows = [];
+const row = (what, value) => rows.push([what, value]);
+
+const ns = `kpx-bench-sync-${process.pid}`;
+let failed = false;
+try {
+  spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
+  const base = createNftKernel({ prefix: ['ip', 'netns', 'exec', ns] });
+  let calls = 0;
+  const kernel = { version: () => base.version(), list: (...a) => base.list(...a), apply: (s) => { calls++; return base.apply(s); } };
+  const proxier = createNftablesProxier({ kernel });
+  const options = { nodeName: NODE_NAME, clusterCIDRs: ['11.0.0.0/8'] };
+  const v = view(generate(SERVICES, ENDPOINTS));
+  globalThis.gc?.();
+  row('services × endpoints', `${SERVICES} × ${ENDPOINTS}`);
+  row('nft', await proxier.checkKernel());
+
+  let t0 = performance.now();
+  const cold = await proxier.sync({ view: v, changes: 'all', options });
+  row('cold full sync (whole)', `${secs(performance.now() - t0)}: model ${ms(cold.timings.model)}, render ${ms(cold.timings.render)}, ` +
+    `diff+print ${ms(cold.timings.diff)}, nft ${ms(cold.timings.apply)}; ${cold.kernelOps} nft commands`);
+
+  let nextPod = 5_000_000;
+  const scenarios = {
+    'endpoint replaced (new pod IP)': (slice) => {
+      const eps = slice.endpoints.map((e) => ({ ...e }));
+      eps[3] = { ...eps[3], addresses: [ipv4(11, nextPod++)] };
+      return { ...slice, endpoints: eps };
+    },
+    'endpoint not ready (10 → 9)': (slice) => {
+      const eps = slice.endpoints.map((e, i) => (i === 3 ? { ...e, conditions: { ready: false, serving: false, terminating: true } } : e));
+      return { ...slice, endpoints: eps };
+    },
+  };
+  for (const [name, change] of Object.entries(scenarios)) {
+    const compute = [];
+    const whole = [];
+    const ops = [];
+    const kinds = new Set();
+    for (let r = 0; r < ROUNDS; r++) {
+      const i = 1 + ((r * 7919) % (SERVICES - 1));
+      const key = `ns-${i % 100}/svc-${i}`;
+      const [slice] = v.slices.get(key);
+      v.slices.set(key, [change(slice)]);
+      t0 = performance.now();
+      const res = await proxier.sync({ view: v, changes: { services: new Set([key]), node: false }, options });
+      whole.push(performance.now() - t0);
+      compute.push(res.timings.model + res.timings.render + res.timings.diff);
+      ops.push(res.kernelOps);
+      kinds.add(res.kind);
+    }
+    row(`${name}: kind`, [...kinds].join(','));
+    row(`${name}: kpx compute`, `median ${ms(median(compute))}, max ${ms(max(compute))}`);
+    row(`${name}: kernel ops`, `median ${median(ops)}, max ${max(ops)}`);
+    row(`${name}: whole sync`, `median ${ms(median(whole))}, max ${ms(max(whole))}`);
+  }
+
+  const before = calls;
+  t0 = performance.now();
+  const same = await proxier.sync({ view: v, changes: { services: new Set(['ns-1/svc-1']), node: false }, options });
+  row('unchanged sync', `${same.kind}, ${calls - before} kernel calls, ${ms(performance.now() - t0)}`);
+  if (calls !== before || same.kind !== 'noop') failed = true;
+  globalThis.gc?.();
+  row('RSS after', mb(process.memoryUsage().rss));
+} catch (err) {
+  failed = true;
+  console.error(err);
+} finally {
+  spawnSync('ip', ['netns', 'delete', ns], { stdio: 'inherit' });
+}
+row('peak RSS', mb(process.resourceUsage().maxRSS * 1024));
+const width = Math.max(...rows.map(([w]) => w.length));
+for (const [what, value] of rows) console.log(`${what.padEnd(width)}  ${value}`);
+process.exitCode = failed ? 1 : 0;

@@ -1,0 +1,7 @@
+/** src/sync: proxiers, kernel adapters and the contract with the controller. */
+export type * from './types.js';
+export { createNftablesProxier, DEFAULT_FULL_SYNC_INTERVAL_MS } from './nftables/index.js';
+export type { Logger, NftablesProxier, NftablesProxierOptions } from './nftables/index.js';
+export { createNftKernel, versionAtLeast, MIN_NFT_VERSION, type NftKernel, type NftKernelOptions } from './kernel/nft.js';
+export { NftError, NftUnavailableError, parseNftStderr, type NftObject } from './kernel/nft-error.js';
+export { FakeNftKernel } from './kernel/nft-fake.js';
