@@ -17,7 +17,7 @@ import { attribute } from '../sync/drift.js';
 import { ProgrammingLatency } from '../sync/latency.js';
 import { localAddresses } from '../sync/local-addresses.js';
 import { NftMonitor, parentPid } from '../sync/nft-monitor.js';
-import { createNftablesProxier } from '../sync/nftables/full-replace.js';
+import { createNftablesProxier } from '../sync/nftables/index.js';
 import { realClock } from '../watch/clock.js';
 import { loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
 import type { CliIO } from './output.js';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { attribute, type MonitorTransaction } from '../../src/sync/drift.js';
 import { NftMonitor, parentPid } from '../../src/sync/nft-monitor.js';
-import { nftApplier } from '../../src/sync/nftables/full-replace.js';
+import { createNftKernel } from '../../src/sync/kernel/nft.js';
 import { realClock } from '../../src/watch/index.js';
 
 const exec = promisify(execFile);
@@ -49,7 +49,7 @@ test('own applies are echoes, a foreign flush or element deletion is drift; a de
   monitor.start();
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const kernel = nftApplier(['ip', 'netns', 'exec', NS, 'nft', '-f', '-']);
+    const kernel = createNftKernel({ prefix: ['ip', 'netns', 'exec', NS] });
     applying = { full: true };
     await kernel.apply(TABLE);
     await until('the echo of our apply', () => seen.length === 1);
