@@ -9,7 +9,7 @@
  * or is referenced, or a set a rule uses. It does not check types or interval overlap.
  * Real-kernel tests (test/sync/nft-kernel.test.ts) keep it honest.
  */
-import { NftError, objectOfLine } from './nft-error.js';
+import { NftError, objectAt } from './nft-error.js';
 import type { NftKernel } from './nft.js';
 import {
   braceBody, chainRefs, parseElement, setRefs, splitElements, splitStatements, type ParsedElement, type Stmt,
@@ -34,7 +34,7 @@ class Tx {
 
   fail(at: Stmt, message: string): never {
     const lineText = this.script.split('\n')[at.line - 1] ?? at.text.split('\n')[0];
-    const object = objectOfLine(at.text.split('\n')[0] ?? '');
+    const object = objectAt(this.script, at.line);
     const what = object?.name !== undefined ? ` (${object.kind} ${object.name})` : '';
     throw new NftError(`nft: line ${at.line}${what}: ${message}`, at.line, lineText, object, -1, `/dev/stdin:${at.line}:1-1: Error: ${message}\n${lineText}\n`);
   }
