@@ -5,8 +5,8 @@
  * 6.x): deleting a missing element, chain, set or table; adding a map element whose key
  * exists with another value (an identical one is accepted, and an existing set element
  * keeps its old comment); `create` of anything that exists; a rule or map value that
- * jumps to a missing chain or names a missing set; deleting a chain that still has rules
- * or is referenced, or a set a rule uses. It does not check types or interval overlap.
+ * jumps to a missing chain or names a missing set; deleting a chain that is referenced
+ * (its own rules may remain: they go with it), or a set a rule uses. It does not check types or interval overlap.
  * Real-kernel tests (test/sync/nft-kernel.test.ts) keep it honest.
  */
 import { NftError, objectAt } from './nft-error.js';
@@ -101,9 +101,9 @@ class Tx {
   }
 
   deleteChain(at: Stmt, t: FakeTable, name: string): void {
-    const c = this.chain(at, t, name);
-    if (c.rules.length > 0) this.fail(at, 'Could not process rule: Device or resource busy');
-    const used = [...t.chains.values()].some((o) => o.rules.some((r) => chainRefs(r).includes(name))) ||
+    this.chain(at, t, name);
+    // A chain's own rules go with it (kernel 6.x accepts that); references from elsewhere do not.
+    const used = [...t.chains.entries()].filter(([n]) => n !== name).map(([, o]) => o).some((o) => o.rules.some((r) => chainRefs(r).includes(name))) ||
       [...t.sets.values()].some((s) => [...s.elements.values()].some((e) => e.value !== undefined && chainRefs(e.value).includes(name)));
     if (used) this.fail(at, 'Could not process rule: Device or resource busy');
     t.chains.delete(name);
