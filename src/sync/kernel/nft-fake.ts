@@ -169,6 +169,7 @@ class Tx {
         return;
       }
     }
+    if (!['chain', 'set', 'map', 'element', 'rule'].includes(kind)) this.fail(s, `syntax error: the fake kernel does not know "${verb} ${kind}"`);
     const t = this.table(s, family, table);
     const b = braceBody(s);
     const key = `${verb} ${kind}`;
