@@ -118,7 +118,7 @@ try {
   row('unchanged sync', `${same.kind}, ${calls - before} kernel calls, ${ms(performance.now() - t0)}`);
   if (calls !== before || same.kind !== 'noop') failed = true;
   globalThis.gc?.();
-  row('RSS after', mb(process.memoryUsage().rss));
+  row('RSS after (heap used)', `${mb(process.memoryUsage().rss)} (${mb(process.memoryUsage().heapUsed)})`);
 } catch (err) {
   failed = true;
   console.error(err);
