@@ -82,7 +82,10 @@ export function createNftablesProxier(opts: NftablesProxierOptions): NftablesPro
     const next = new Map<IPFamily, DesiredTable>();
     for (const f of FAMILIES) {
       const t = new DesiredTable(nftFamily(f), skeleton(m.family(f)));
+      t.tracking = false;
       for (const key of m.keys()) t.setService(`${key}:`, servicePieces(m.ports(key, f), t.family));
+      t.clearDirty();
+      t.tracking = true;
       next.set(f, t);
     }
     tables = next;
