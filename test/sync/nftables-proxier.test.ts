@@ -3,6 +3,7 @@
  * commands, the script itself) and what it leaves (compared with a fresh full render).
  */
 import { buildProxyState } from '../../src/model/build.js';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { ProxyOptions } from '../../src/model/types.js';
 import { renderNftables, toNftScript } from '../../src/render/nftables/index.js';
 import { NftError } from '../../src/sync/kernel/nft-error.js';
@@ -181,5 +182,31 @@ describe('nftables proxier (fake kernel)', () => {
     expect(r.problems.map((p) => p.message)).toContain('Service ns/b does not exist');
     await expectKernelMatches(cluster, kernel);
   });
-});
 
+  test('dual-stack: the ip6 table appears with the first IPv6 Service (full), then changes in it are partial', async () => {
+    const { cluster, kernel, sync } = setup();
+    await sync();
+    const v6: V1Service = {
+      ...service('six', '10.96.0.6'),
+      spec: { ...service('six', '10.96.0.6').spec, clusterIP: 'fd00::6', clusterIPs: ['fd00::6'], ipFamilies: ['IPv6'] },
+    };
+    const v6Slice = (ips: string[]): V1EndpointSlice => ({ ...slice('six', ips), addressType: 'IPv6' });
+    cluster.setService('ns/six', v6);
+    cluster.setSlices('ns/six', [v6Slice(['fd00:244::10', 'fd00:244::20'])]);
+    expect((await sync()).kind).toBe('full');
+    await expectKernelMatches(cluster, kernel);
+    cluster.setSlices('ns/six', [v6Slice(['fd00:244::10', 'fd00:244::21'])]);
+    const r = await sync();
+    expect(r).toMatchObject({ kind: 'partial', kernelOps: 4 });
+    expect(lastScript(kernel)).toContain('delete element ip6 kube-proxy eps-2 { fd00::6 . tcp . 80 . 1 }');
+    expect(lastScript(kernel)).not.toContain(' ip kube-proxy ');
+    expect(kernel.dump()).toContain('table ip6 kube-proxy');
+    await expectKernelMatches(cluster, kernel);
+    // The last IPv6 Service goes (the node has no IPv6 address): the ip6 table goes too.
+    cluster.setService('ns/six', undefined);
+    cluster.setSlices('ns/six', []);
+    expect((await sync()).kind).toBe('full');
+    expect(kernel.dump()).not.toContain('table ip6 kube-proxy');
+    await expectKernelMatches(cluster, kernel);
+  });
+});

@@ -162,7 +162,7 @@ export function createNftablesProxier(opts: NftablesProxierOptions): NftablesPro
         return { kind, kernelOps: ops, problems: m.problems(), timings };
       } catch (err) {
         forget();
-        log.error({ err }, 'nftables sync failed: memory of applied state dropped, next sync is full');
+        log.warn({ err }, 'nftables sync failed: memory of applied state dropped, next sync is full');
         throw err;
       }
     },
