@@ -51,6 +51,10 @@ describe('parseNftStderr', () => {
     expect(e.line).toBe(1);
     expect(e.stderr).toContain('second');
   });
+  test("nft's internal location (line 0) is no script line", () => {
+    const e = parseNftStderr('internal:0:0-0: Error: conflicting protocols specified: tcp vs. th\n\n', 1, 'add rule ip t c x\n');
+    expect(e).toMatchObject({ line: undefined, message: 'nft: internal:0:0-0: Error: conflicting protocols specified: tcp vs. th' });
+  });
   test('an error without a location', () => {
     const e = parseNftStderr('Error: No such file or directory\nlist table ip kube-proxy\n', 1);
     expect(e).toMatchObject({ line: undefined, object: undefined, message: 'nft: No such file or directory' });

@@ -88,6 +88,7 @@ describe('nft adapter (real kernel, private namespace)', () => {
     'add table ip t',
     'add map ip t d { type ipv4_addr : ipv4_addr; }',
     'add map ip t v { type ipv4_addr : verdict; }',
+    'add map ip t e { typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport; }',
     'add set ip t s { type ipv4_addr; }',
     'add chain ip t c1',
     'add chain ip t c2',
@@ -112,6 +113,9 @@ describe('nft adapter (real kernel, private namespace)', () => {
     ['delete a set a rule uses', 'delete set ip t s', false],
     ['flush a chain, then delete the set it used', 'flush chain ip t c2\ndelete set ip t s', true],
     ['delete a missing table', 'delete table ip nope', false],
+    // nft 1.0.6 bug: a rule using a typeof map (with th dport) that already exists in the kernel.
+    ['a rule using an existing typeof map', 'add chain ip t c3\nadd rule ip t c3 meta l4proto tcp dnat to ip daddr . meta l4proto . th dport . numgen random mod 2 map @e', false],
+    ['a rule using a typeof map made in the same transaction', 'add map ip t e2 { typeof ip daddr . meta l4proto . th dport . numgen random mod 2 : ip daddr . th dport; }\nadd chain ip t c3\nadd rule ip t c3 meta l4proto tcp dnat to ip daddr . meta l4proto . th dport . numgen random mod 2 map @e2', true],
   ];
   test.each(CASES)('fake and kernel agree: %s', async (_, script, accepted) => {
     const real = createNftKernel({ prefix: inNs(NS_B) });

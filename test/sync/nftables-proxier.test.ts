@@ -209,4 +209,20 @@ describe('nftables proxier (fake kernel)', () => {
     expect(kernel.dump()).not.toContain('table ip6 kube-proxy');
     await expectKernelMatches(cluster, kernel);
   });
+
+  test('a flushed lb chain wanted again before its deletion: chain and map made again in one transaction', async () => {
+    const { cluster, kernel, sync } = setup();
+    await sync();
+    cluster.setSlices('ns/a', [slice('a', ['10.244.2.10', '10.244.2.20'])]);
+    await sync(); // lb-3 flushed, eps-3 empty: both pending deletion
+    cluster.setSlices('ns/a', [slice('a', ['10.244.2.10', '10.244.2.20', '10.244.2.30'])]);
+    const r = await sync();
+    expect(r.kind).toBe('partial');
+    const script = lastScript(kernel);
+    expect(script).toMatch(/^delete chain ip kube-proxy lb-3\n/);
+    expect(script).toContain('delete map ip kube-proxy eps-3\n');
+    expect(script).toContain('add map ip kube-proxy eps-3 {');
+    expect(script).toContain('add chain ip kube-proxy lb-3\n');
+    await expectKernelMatches(cluster, kernel);
+  });
 });

@@ -95,7 +95,8 @@ export function parseNftStderr(stderr: string, exitCode: number, script?: string
   const lines = stderr.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const m = LOCATION.exec(lines[i] ?? '');
-    if (!m) continue;
+    // `internal:0:0-0`: nft's own objects (e.g. read back from the kernel), no script line.
+    if (!m || m[1] === '0') continue;
     const line = Number(m[1]);
     const message = m[4] ?? 'unknown error';
     const fromScript = script?.split('\n')[line - 1];

@@ -29,6 +29,8 @@ const norm = (s: string): string => s.trim().replace(/\s+/g, ' ');
 
 class Tx {
   constructor(readonly state: State, readonly script: string) {}
+  /** Sets and maps made by this transaction. */
+  readonly freshSets = new Set<FakeSet>();
   /** Statements applied so far: the fake's own operation count. */
   ops = 0;
 
@@ -73,7 +75,10 @@ class Tx {
     const head = clauses.filter((c) => !c.text.startsWith('elements')).map((c) => norm(c.text)).join('; ');
     const old = t.sets.get(name);
     if (old && (create || old.head !== head || old.kind !== kind)) this.fail(at, 'Could not process rule: File exists');
-    if (!old) t.sets.set(name, { kind, head, elements: new Map() });
+    if (!old) {
+      t.sets.set(name, { kind, head, elements: new Map() });
+      this.freshSets.add(t.sets.get(name)!);
+    }
     for (const e of elements) {
       const b = braceBody(e);
       if (b) this.elements(e, t, name, 'add', b.body, b.bodyLine);
@@ -144,6 +149,15 @@ class Tx {
   addRule(at: Stmt, t: FakeTable, chain: string, text: string): void {
     const c = this.chain(at, t, chain);
     this.checkRefs(at, t, text);
+    // nft 1.0.6 cannot add a rule that uses a `typeof … th dport` map read back from the
+    // kernel (one not made by this transaction): checked in nft-kernel.test.ts.
+    for (const name of setRefs(text)) {
+      const s = t.sets.get(name)!;
+      if (s.head.startsWith('typeof') && s.head.includes('th dport') && !this.freshSets.has(s)) {
+        const msg = 'conflicting protocols specified: tcp vs. th';
+        throw new NftError(`nft: ${msg}`, undefined, undefined, undefined, -1, `internal:0:0-0: Error: ${msg}\n`);
+      }
+    }
     c.rules.push(norm(text));
   }
 
