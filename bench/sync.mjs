@@ -112,6 +112,15 @@ try {
     row(`${name}: whole sync`, `median ${ms(median(whole))}, max ${ms(max(whole))} (target ≤ 50 ms, incl. ip netns exec + nft)`);
   }
 
+  // The floor of any sync: spawning `ip netns exec … nft -f -` for a transaction that changes nothing.
+  const floor = [];
+  for (let r = 0; r < 10; r++) {
+    t0 = performance.now();
+    await base.apply('add table ip kube-proxy\n');
+    floor.push(performance.now() - t0);
+  }
+  row('nft process floor (no-op script)', `median ${ms(median(floor))}, max ${ms(max(floor))}`);
+
   const before = calls;
   t0 = performance.now();
   const same = await proxier.sync({ view: v, changes: { services: new Set(['ns-1/svc-1']), node: false }, options });
