@@ -52,6 +52,13 @@ export function serviceKeyOf(svc: V1Service): string {
 /** Slices whose label is unreadable are kept under this key (their problems still count). */
 const UNLABELLED = '\u0000unlabelled';
 
+function sameProblems(a: readonly Problem[], b: readonly Problem[]): boolean {
+  return a.length === b.length && a.every((p, i) => {
+    const q = b[i]!;
+    return p.kind === q.kind && p.object === q.object && p.path === q.path && p.message === q.message && p.effect === q.effect;
+  });
+}
+
 function claimsOf(ports: PerFamily<readonly ServicePort[]>): string[] {
   return FAMILIES.flatMap((f) => ports[f].flatMap((sp) => [
     ...[sp.clusterIP, ...sp.externalIPs, ...sp.loadBalancerIPs].map((ip) => `${f}|${ip}|${sp.protocol}|${sp.port}`),
@@ -97,10 +104,12 @@ export class IncrementalModel {
       if (old) {
         oldClaims.set(key, old.claims);
         for (const id of old.claims) this.claimants.get(id)?.delete(key);
-        if (old.problems.length > 0 || old.conflicts.length > 0) this.flatProblems = undefined;
+        if (old.conflicts.length > 0) this.flatProblems = undefined;
       }
       const entry = this.compute(key, source(key));
-      if (entry.problems.length > 0) this.flatProblems = undefined;
+      // A headless Service's slices change often and it always has its problem: the
+      // flat list (O(Services) to rebuild) is rebuilt only when a problem changed.
+      if (!sameProblems(old?.problems ?? [], entry.problems)) this.flatProblems = undefined;
       if (entry.problems.length === 0 && entry.claims.length === 0) this.entries.delete(key);
       else this.entries.set(key, entry);
       for (const id of entry.claims) {
