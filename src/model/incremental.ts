@@ -19,7 +19,7 @@ import { SERVICE_NAME_LABEL, parseEndpointSlice, type ParsedSlice } from './endp
 import { parseNode, type NodeInfo } from './node.js';
 import { parseService } from './service.js';
 import type { ClusterSnapshot } from './snapshot.js';
-import type { FamilyState, IPFamily, Problem, ProxyOptions, ProxyState, ServicePort } from './types.js';
+import type { Endpoint, FamilyState, IPFamily, Problem, ProxyOptions, ProxyState, ServicePort } from './types.js';
 
 const FAMILIES: readonly IPFamily[] = ['ipv4', 'ipv6'];
 
@@ -51,6 +51,35 @@ export function serviceKeyOf(svc: V1Service): string {
 
 /** Slices whose label is unreadable are kept under this key (their problems still count). */
 const UNLABELLED = '\u0000unlabelled';
+
+/**
+ * The model copies each endpoint into every list it is in (all, cluster, local); at 10k
+ * Services × 10 endpoints that is 20 MB of identical objects. Keep one object per
+ * endpoint (only where the copies are equal) and the internal/external lists pointing at
+ * the same arrays as before.
+ */
+function shareEndpoints(sp: ServicePort): ServicePort {
+  const canon = new Map<string, Endpoint>();
+  for (const e of sp.allEndpoints) canon.set(`${e.ip}|${e.port}`, e);
+  const same = (a: Endpoint, b: Endpoint): boolean => a.ready === b.ready && a.serving === b.serving &&
+    a.terminating === b.terminating && a.local === b.local && a.nodeName === b.nodeName && a.zone === b.zone;
+  const share = (list: readonly Endpoint[]): readonly Endpoint[] => list.map((e) => {
+    const c = canon.get(`${e.ip}|${e.port}`);
+    return c !== undefined && same(c, e) ? c : e;
+  });
+  const clusterEndpoints = share(sp.clusterEndpoints);
+  const localEndpoints = share(sp.localEndpoints);
+  const pick = (list: readonly Endpoint[]): readonly Endpoint[] =>
+    list === sp.clusterEndpoints ? clusterEndpoints : list === sp.localEndpoints ? localEndpoints : share(list);
+  return { ...sp, clusterEndpoints, localEndpoints, internalEndpoints: pick(sp.internalEndpoints), externalEndpoints: pick(sp.externalEndpoints) };
+}
+
+function sameProblems(a: readonly Problem[], b: readonly Problem[]): boolean {
+  return a.length === b.length && a.every((p, i) => {
+    const q = b[i]!;
+    return p.kind === q.kind && p.object === q.object && p.path === q.path && p.message === q.message && p.effect === q.effect;
+  });
+}
 
 function claimsOf(ports: PerFamily<readonly ServicePort[]>): string[] {
   return FAMILIES.flatMap((f) => ports[f].flatMap((sp) => [
@@ -97,10 +126,12 @@ export class IncrementalModel {
       if (old) {
         oldClaims.set(key, old.claims);
         for (const id of old.claims) this.claimants.get(id)?.delete(key);
-        if (old.problems.length > 0 || old.conflicts.length > 0) this.flatProblems = undefined;
+        if (old.conflicts.length > 0) this.flatProblems = undefined;
       }
       const entry = this.compute(key, source(key));
-      if (entry.problems.length > 0) this.flatProblems = undefined;
+      // A headless Service's slices change often and it always has its problem: the
+      // flat list (O(Services) to rebuild) is rebuilt only when a problem changed.
+      if (!sameProblems(old?.problems ?? [], entry.problems)) this.flatProblems = undefined;
       if (entry.problems.length === 0 && entry.claims.length === 0) this.entries.delete(key);
       else this.entries.set(key, entry);
       for (const id of entry.claims) {
@@ -145,8 +176,8 @@ export class IncrementalModel {
     }
     const svc = parsed?.service;
     const ports: PerFamily<readonly ServicePort[]> = {
-      ipv4: svc ? servicePorts(svc, slices, 'ipv4', this.node).sort(byPortKey) : [],
-      ipv6: svc ? servicePorts(svc, slices, 'ipv6', this.node).sort(byPortKey) : [],
+      ipv4: svc ? servicePorts(svc, slices, 'ipv4', this.node).map(shareEndpoints).sort(byPortKey) : [],
+      ipv6: svc ? servicePorts(svc, slices, 'ipv6', this.node).map(shareEndpoints).sort(byPortKey) : [],
     };
     return { order: `${key}:`, problems, ports, claims: claimsOf(ports), resolved: ports, conflicts: [] };
   }

@@ -10,20 +10,7 @@ import { FakeNftKernel } from '../../src/sync/kernel/nft-fake.js';
 import { createNftablesProxier } from '../../src/sync/nftables/index.js';
 import type { Problem } from '../../src/model/types.js';
 import { prng, randomCluster } from '../trace/random-cluster.js';
-import { TestCluster } from './view.js';
-
-/**
- * Chains and maps that went stale are flushed at once and deleted by a later
- * transaction: leave out of `dump` the empty chains and sets the reference lacks.
- */
-function withoutPendingDeletes(dump: string, ref: string): string {
-  const refHeads = new Set(ref.split('\n').filter((l) => /^  (chain|set|map) /.test(l)));
-  const lines = dump.split('\n');
-  return lines.filter((l, i) => {
-    if (!/^  (chain|set|map) /.test(l) || refHeads.has(l)) return true;
-    return lines[i + 1]?.startsWith('    ') === true; // has rules or elements: keep
-  }).join('\n');
-}
+import { TestCluster, withoutPendingDeletes } from './helpers.js';
 
 const sortedProblems = (ps: readonly Problem[]): string[] => ps.map((p) => JSON.stringify(p)).sort();
 

@@ -71,6 +71,20 @@ export function objectOfLine(text: string): NftObject | undefined {
   };
 }
 
+/**
+ * The object of the command that holds script line `line`: kpx prints an element list
+ * one element per line, continuation lines indented, so the command is the nearest line
+ * above (or at) `line` that starts in column 1.
+ */
+export function objectAt(script: string, line: number): NftObject | undefined {
+  const lines = script.split('\n');
+  for (let i = line - 1; i >= 0; i--) {
+    const text = lines[i];
+    if (text !== undefined && text !== '' && !/^\s/.test(text)) return objectOfLine(text);
+  }
+  return undefined;
+}
+
 const LOCATION = /^(?:\/dev\/stdin|[^:\s]+):(\d+):(\d+)(?:-(\d+))?: Error: (.*)$/;
 
 /**
@@ -81,12 +95,13 @@ export function parseNftStderr(stderr: string, exitCode: number, script?: string
   const lines = stderr.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const m = LOCATION.exec(lines[i] ?? '');
-    if (!m) continue;
+    // `internal:0:0-0`: nft's own objects (e.g. read back from the kernel), no script line.
+    if (!m || m[1] === '0') continue;
     const line = Number(m[1]);
     const message = m[4] ?? 'unknown error';
     const fromScript = script?.split('\n')[line - 1];
     const lineText = fromScript ?? lines[i + 1];
-    const object = lineText !== undefined ? objectOfLine(lineText) : undefined;
+    const object = script !== undefined ? objectAt(script, line) : lineText !== undefined ? objectOfLine(lineText) : undefined;
     const what = object?.name !== undefined ? ` (${object.kind} ${object.name})` : '';
     return new NftError(`nft: line ${line}${what}: ${message}`, line, lineText, object, exitCode, stderr);
   }

@@ -5,11 +5,11 @@
  * 6.x): deleting a missing element, chain, set or table; adding a map element whose key
  * exists with another value (an identical one is accepted, and an existing set element
  * keeps its old comment); `create` of anything that exists; a rule or map value that
- * jumps to a missing chain or names a missing set; deleting a chain that still has rules
- * or is referenced, or a set a rule uses. It does not check types or interval overlap.
+ * jumps to a missing chain or names a missing set; deleting a chain that is referenced
+ * (its own rules may remain: they go with it), or a set a rule uses. It does not check types or interval overlap.
  * Real-kernel tests (test/sync/nft-kernel.test.ts) keep it honest.
  */
-import { NftError, objectOfLine } from './nft-error.js';
+import { NftError, objectAt } from './nft-error.js';
 import type { NftKernel } from './nft.js';
 import {
   braceBody, chainRefs, parseElement, setRefs, splitElements, splitStatements, type ParsedElement, type Stmt,
@@ -29,12 +29,14 @@ const norm = (s: string): string => s.trim().replace(/\s+/g, ' ');
 
 class Tx {
   constructor(readonly state: State, readonly script: string) {}
+  /** Sets and maps made by this transaction. */
+  readonly freshSets = new Set<FakeSet>();
   /** Statements applied so far: the fake's own operation count. */
   ops = 0;
 
   fail(at: Stmt, message: string): never {
     const lineText = this.script.split('\n')[at.line - 1] ?? at.text.split('\n')[0];
-    const object = objectOfLine(at.text.split('\n')[0] ?? '');
+    const object = objectAt(this.script, at.line);
     const what = object?.name !== undefined ? ` (${object.kind} ${object.name})` : '';
     throw new NftError(`nft: line ${at.line}${what}: ${message}`, at.line, lineText, object, -1, `/dev/stdin:${at.line}:1-1: Error: ${message}\n${lineText}\n`);
   }
@@ -73,7 +75,10 @@ class Tx {
     const head = clauses.filter((c) => !c.text.startsWith('elements')).map((c) => norm(c.text)).join('; ');
     const old = t.sets.get(name);
     if (old && (create || old.head !== head || old.kind !== kind)) this.fail(at, 'Could not process rule: File exists');
-    if (!old) t.sets.set(name, { kind, head, elements: new Map() });
+    if (!old) {
+      t.sets.set(name, { kind, head, elements: new Map() });
+      this.freshSets.add(t.sets.get(name)!);
+    }
     for (const e of elements) {
       const b = braceBody(e);
       if (b) this.elements(e, t, name, 'add', b.body, b.bodyLine);
@@ -101,9 +106,9 @@ class Tx {
   }
 
   deleteChain(at: Stmt, t: FakeTable, name: string): void {
-    const c = this.chain(at, t, name);
-    if (c.rules.length > 0) this.fail(at, 'Could not process rule: Device or resource busy');
-    const used = [...t.chains.values()].some((o) => o.rules.some((r) => chainRefs(r).includes(name))) ||
+    this.chain(at, t, name);
+    // A chain's own rules go with it (kernel 6.x accepts that); references from elsewhere do not.
+    const used = [...t.chains.entries()].filter(([n]) => n !== name).map(([, o]) => o).some((o) => o.rules.some((r) => chainRefs(r).includes(name))) ||
       [...t.sets.values()].some((s) => [...s.elements.values()].some((e) => e.value !== undefined && chainRefs(e.value).includes(name)));
     if (used) this.fail(at, 'Could not process rule: Device or resource busy');
     t.chains.delete(name);
@@ -144,6 +149,15 @@ class Tx {
   addRule(at: Stmt, t: FakeTable, chain: string, text: string): void {
     const c = this.chain(at, t, chain);
     this.checkRefs(at, t, text);
+    // nft 1.0.6 cannot add a rule that uses a `typeof … th dport` map read back from the
+    // kernel (one not made by this transaction): checked in nft-kernel.test.ts.
+    for (const name of setRefs(text)) {
+      const s = t.sets.get(name)!;
+      if (s.head.startsWith('typeof') && s.head.includes('th dport') && !this.freshSets.has(s)) {
+        const msg = 'conflicting protocols specified: tcp vs. th';
+        throw new NftError(`nft: ${msg}`, undefined, undefined, undefined, -1, `internal:0:0-0: Error: ${msg}\n`);
+      }
+    }
     c.rules.push(norm(text));
   }
 
@@ -169,6 +183,7 @@ class Tx {
         return;
       }
     }
+    if (!['chain', 'set', 'map', 'element', 'rule'].includes(kind)) this.fail(s, `syntax error: the fake kernel does not know "${verb} ${kind}"`);
     const t = this.table(s, family, table);
     const b = braceBody(s);
     const key = `${verb} ${kind}`;

@@ -73,7 +73,11 @@ export class DesiredTable {
     this.touch(container, id);
   }
 
+  /** Off while a table is built from scratch (the differ then compares everything anyway). */
+  tracking = true;
+
   private touch(container: string, id: string): void {
+    if (!this.tracking) return;
     let d = this.dirtyElements.get(container);
     if (!d) this.dirtyElements.set(container, (d = new Set()));
     d.add(id);
@@ -98,13 +102,13 @@ export class DesiredTable {
     for (let i = 0; i < ne.length; i += 3) this.addElement(ne[i]!, ne[i + 1]!, order, ne[i + 2]!);
     for (const lb of old.lb) {
       const n = (this.lbRefs.get(lb) ?? 0) - 1;
-      if (n <= 0) { this.lbRefs.delete(lb); this.dirtyChains.add(lb); this.dirtyDecls.add(lbPieces(lb, this.family).map); }
+      if (n <= 0) { this.lbRefs.delete(lb); if (this.tracking) { this.dirtyChains.add(lb); this.dirtyDecls.add(lbPieces(lb, this.family).map); } }
       else this.lbRefs.set(lb, n);
     }
     for (const lb of pieces.lb) {
       const n = (this.lbRefs.get(lb) ?? 0) + 1;
       this.lbRefs.set(lb, n);
-      if (n === 1) { this.dirtyChains.add(lb); this.dirtyDecls.add(lbPieces(lb, this.family).map); }
+      if (n === 1 && this.tracking) { this.dirtyChains.add(lb); this.dirtyDecls.add(lbPieces(lb, this.family).map); }
     }
     const swap = <T>(owners: Map<string, Owner<T>[]>, before: ReadonlyMap<string, T>, after: ReadonlyMap<string, T>, dirty: Set<string>): void => {
       for (const name of before.keys()) {

@@ -5,7 +5,9 @@
  *
  * Order inside a partial transaction (each step only needs what earlier steps made):
  *   1. delete chains that went stale in an EARLIER sync (flushed then, unreferenced now)
- *   2. delete elements (a changed map element is a delete here and an add in step 7)
+ *   2. delete elements (a changed map element is a delete here and an add in step 7);
+ *      a flushed lb chain wanted again is deleted in 1 with its map here and both are
+ *      made again in 3 and 4 (an nft 1.0.6 bug, see below)
  *   3. add new sets and maps          4. add new chains
  *   5. flush changed chains and chains that just went stale (deleted in a later sync)
  *   6. add the rules of new and changed chains
@@ -13,7 +15,7 @@
  * Kernel operations are counted per nft command: one `add element` / `delete element`
  * command per set or map (carrying all of its elements), one per chain, rule or set.
  */
-import { TABLE_NAME } from '../../render/nftables/names.js';
+import { LB_MAP_PREFIX, TABLE_NAME, type LbKind } from '../../render/nftables/names.js';
 import type { NftFamily } from '../../render/nftables/types.js';
 import type { DesiredTable } from './desired.js';
 import { declText, type ChainPiece, type DeclPiece } from './pieces.js';
@@ -42,6 +44,12 @@ export interface Plan {
 }
 
 const ALL_FAMILIES: readonly NftFamily[] = ['ip', 'ip6'];
+
+/** The endpoint map an lb chain reads (`lb-3` → `eps-3`), undefined for other chains. */
+function lbMapOf(chain: string): string | undefined {
+  const m = /^(lb|lbc|np-lb|np-lbc)-(\d+)$/.exec(chain);
+  return m ? `${LB_MAP_PREFIX[m[1] as LbKind]}-${m[2]}` : undefined;
+}
 
 const elementList = (items: readonly string[]): string => `{ ${items.join(',\n\t')} }`;
 
@@ -85,6 +93,20 @@ export function diffTables(desired: readonly DesiredTable[], applied: ReadonlyMa
         if (want.hook !== have.hook) needFull = true;
         commits.push(() => a.staleChains.delete(name));
         if (want.text === have.text) continue;
+        const map = lbMapOf(name);
+        const decl = map !== undefined ? d.decl(map) : undefined;
+        if (have.rules.length === 0 && map !== undefined && decl !== undefined && a.decls.has(map)) {
+          // A flushed lb chain wanted again. nft 1.0.6 cannot add a rule that uses a
+          // `typeof` map it reads back from the kernel ("conflicting protocols specified:
+          // tcp vs. th"): make chain and (empty) map again in this transaction.
+          buckets[0]!.push(`delete chain ${t} ${name}`);
+          buckets[1]!.push(`delete map ${t} ${map}`);
+          buckets[2]!.push(`add map ${t} ${map} ${decl.body}`);
+          buckets[3]!.push(`add chain ${t} ${name}`);
+          for (const r of want.rules) buckets[5]!.push(`add rule ${t} ${name} ${r}`);
+          commits.push(() => a.chains.set(name, want));
+          continue;
+        }
         if (have.rules.length > 0) buckets[4]!.push(`flush chain ${t} ${name}`);
         for (const r of want.rules) buckets[5]!.push(`add rule ${t} ${name} ${r}`);
         commits.push(() => a.chains.set(name, want));

@@ -82,7 +82,10 @@ export function createNftablesProxier(opts: NftablesProxierOptions): NftablesPro
     const next = new Map<IPFamily, DesiredTable>();
     for (const f of FAMILIES) {
       const t = new DesiredTable(nftFamily(f), skeleton(m.family(f)));
+      t.tracking = false;
       for (const key of m.keys()) t.setService(`${key}:`, servicePieces(m.ports(key, f), t.family));
+      t.clearDirty();
+      t.tracking = true;
       next.set(f, t);
     }
     tables = next;
@@ -159,7 +162,7 @@ export function createNftablesProxier(opts: NftablesProxierOptions): NftablesPro
         return { kind, kernelOps: ops, problems: m.problems(), timings };
       } catch (err) {
         forget();
-        log.error({ err }, 'nftables sync failed: memory of applied state dropped, next sync is full');
+        log.warn({ err }, 'nftables sync failed: memory of applied state dropped, next sync is full');
         throw err;
       }
     },
