@@ -13,7 +13,7 @@ import { createMetrics } from '../observe/metrics.js';
 import { KPX_TABLES } from '../render/nftables/index.js';
 import { setConntrackSysctls } from '../sync/conntrack.js';
 import { Controller } from '../sync/controller.js';
-import { attribute } from '../sync/drift.js';
+import { attribute, OwnProcesses } from '../sync/drift.js';
 import { ProgrammingLatency } from '../sync/latency.js';
 import { localAddresses } from '../sync/local-addresses.js';
 import { NftMonitor, parentPid } from '../sync/nft-monitor.js';
@@ -29,11 +29,23 @@ export interface RunDeps {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-function waitForSignal(): Promise<string> {
+/**
+ * SIGTERM or SIGINT; and, when started through npm (`npx kpx run`), the death of the
+ * launcher: npm exits on SIGTERM without passing it on (npm exec → sh → node), which
+ * would leave kpx running, orphaned. kpx then stops as if it had been sent SIGTERM.
+ */
+function waitForSignal(env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve) => {
     const on = (sig: string) => () => resolve(sig);
     process.once('SIGTERM', on('SIGTERM'));
     process.once('SIGINT', on('SIGINT'));
+    if (env['npm_command'] === 'exec' || env['npm_execpath'] !== undefined) {
+      const parent = process.ppid;
+      const timer = setInterval(() => {
+        if (process.ppid !== parent) { clearInterval(timer); resolve('launcher (npm) exited'); }
+      }, 500);
+      timer.unref();
+    }
   });
 }
 
@@ -111,9 +123,10 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
 
   const nodePortAddresses = args.nodePortAddresses.flatMap((a) => (a === 'all' ? ['0.0.0.0/0', '::/0'] : [a]));
   const layer = new WatchLayer(kc, { nodeName, requireNode: true, logger });
+  const spawned = new OwnProcesses();
   const controller = new Controller({
     source: layer,
-    proxier: createNftablesProxier({ logger }),
+    proxier: createNftablesProxier({ logger, onSpawn: (pid) => spawned.note(pid) }),
     clock: realClock,
     logger,
     metrics,
@@ -138,7 +151,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     clock: realClock,
     logger,
     onTransaction: (t) => {
-      const own = { pid: process.pid, parentOf: parentPid, recentSync: () => controller.recentSync() };
+      const own = { pid: process.pid, spawned, parentOf: parentPid, recentSync: () => controller.recentSync() };
       if (attribute(t, own) === 'drift') {
         controller.drift('nft monitor', { by: t.comm, pid: t.pid, firstChange: t.lines[0], changes: t.lines.length });
       }
@@ -153,7 +166,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   monitor.start();
   controller.start();
 
-  const signal = await (deps.stopSignal ?? waitForSignal());
+  const signal = await (deps.stopSignal ?? waitForSignal(deps.env ?? process.env));
   logger.info({ signal }, 'stopping; kernel rules are left in place');
   monitor.stop();
   await controller.stop();

@@ -19,14 +19,17 @@ export interface NftablesProxierOptions {
   /** Default: `nft -f -` on PATH. */
   readonly kernel?: NftApplier;
   readonly logger?: { debug?(fields: Record<string, unknown>, message: string): void };
+  /** Told the pid of every nft process started (drift attribution). */
+  readonly onSpawn?: (pid: number | undefined) => void;
 }
 
 /** `nft -f -` with the script on stdin; rejects with nft's stderr. */
-export function nftApplier(command: readonly string[] = ['nft', '-f', '-']): NftApplier {
+export function nftApplier(command: readonly string[] = ['nft', '-f', '-'], onSpawn?: (pid: number | undefined) => void): NftApplier {
   return {
     apply: (script) => new Promise((resolve, reject) => {
       const [cmd = 'nft', ...args] = command;
       const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+      onSpawn?.(child.pid);
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
       child.on('error', (err) => reject(new Error(`${cmd}: ${err.message}`)));
@@ -41,7 +44,7 @@ export function nftApplier(command: readonly string[] = ['nft', '-f', '-']): Nft
 }
 
 export function createNftablesProxier(opts: NftablesProxierOptions = {}): Proxier {
-  const kernel = opts.kernel ?? nftApplier();
+  const kernel = opts.kernel ?? nftApplier(undefined, opts.onSpawn);
   let lastApplied: string | undefined;
   return {
     backend: 'nftables',
