@@ -19,7 +19,7 @@ import { localAddresses } from '../sync/local-addresses.js';
 import { NftMonitor, parentPid } from '../sync/nft-monitor.js';
 import { createNftablesProxier } from '../sync/nftables/full-replace.js';
 import { realClock } from '../watch/clock.js';
-import { loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
+import { DEFAULT_BACKOFF, loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
 import type { CliIO } from './output.js';
 import { EXIT_MODE_NOT_IMPLEMENTED, parseRunArgs, type RunArgs } from './run-args.js';
 
@@ -122,7 +122,10 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   ];
 
   const nodePortAddresses = args.nodePortAddresses.flatMap((a) => (a === 'all' ? ['0.0.0.0/0', '::/0'] : [a]));
-  const layer = new WatchLayer(kc, { nodeName, requireNode: true, logger });
+  // Reconnect to a returning API server within about a second (client-go's informers
+  // back off exponentially, which leaves a node stale for many seconds after an outage).
+  const supervision = { backoff: { ...DEFAULT_BACKOFF, initialMs: 500, maxMs: 1_000 } };
+  const layer = new WatchLayer(kc, { nodeName, requireNode: true, logger, supervision });
   const spawned = new OwnProcesses();
   const controller = new Controller({
     source: layer,
