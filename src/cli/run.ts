@@ -17,7 +17,7 @@ import { attribute, OwnProcesses } from '../sync/drift.js';
 import { ProgrammingLatency } from '../sync/latency.js';
 import { localAddresses } from '../sync/local-addresses.js';
 import { NftMonitor, parentPid } from '../sync/nft-monitor.js';
-import { createNftablesProxier } from '../sync/nftables/full-replace.js';
+import { createNftablesProxier, nftVersion } from '../sync/nftables/full-replace.js';
 import { realClock } from '../watch/clock.js';
 import { DEFAULT_BACKOFF, loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
 import type { CliIO } from './output.js';
@@ -103,6 +103,12 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     kc = kubeConfigFor(args);
   } catch (err) {
     logger.error({ error: err instanceof LiveReadError ? err.message : String(err) }, 'cannot load the kubeconfig');
+    return 1;
+  }
+  try {
+    logger.info({ version: await nftVersion() }, 'nft found');
+  } catch (err) {
+    logger.error({ error: (err as Error).message }, 'nftables mode needs nft');
     return 1;
   }
   try {

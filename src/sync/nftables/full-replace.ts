@@ -43,6 +43,25 @@ export function nftApplier(command: readonly string[] = ['nft', '-f', '-'], onSp
   };
 }
 
+/** `nft --version` (e.g. `1.0.6`); rejects with a clear message when nft cannot run. */
+export function nftVersion(command: readonly string[] = ['nft', '--version']): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const [cmd = 'nft', ...args] = command;
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      reject(new Error(err.code === 'ENOENT' ? `${cmd} not found on PATH: install nftables (apt-get install nftables)` : `${cmd}: ${err.message}`));
+    });
+    child.on('close', (code) => {
+      const v = /v?(\d+\.\d+(?:\.\d+)?)/.exec(out);
+      if (code === 0 && v?.[1] !== undefined) resolve(v[1]);
+      else reject(new Error(`${[cmd, ...args].join(' ')} failed (${code}): ${out.trim()}`));
+    });
+  });
+}
+
 export function createNftablesProxier(opts: NftablesProxierOptions = {}): Proxier {
   const kernel = opts.kernel ?? nftApplier(undefined, opts.onSpawn);
   let lastApplied: string | undefined;
