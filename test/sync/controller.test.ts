@@ -87,7 +87,7 @@ beforeAll(async () => {
   });
   proxier = new RecordingProxier();
   metrics = createMetrics(new Registry());
-  health = new ProxyHealth(60_000);
+  health = new ProxyHealth(1_500);
   controller = new Controller({
     source: layer, proxier, clock: realClock, logger: silentLogger, metrics, health,
     latency: new ProgrammingLatency(metrics.networkProgrammingDuration, started - 1_000),
@@ -157,6 +157,18 @@ test("after a failed sync the next one gets 'all', is retried without a new chan
   await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'after', '10.96.5.6', [{ name: 'http', port: 80 }]) });
   await eventually('a partial sync again', () => proxier.calls.slice(n + 2).some((x) => x.changes !== 'all' && x.changes.includes(`${NS}/after`)));
   expect(health.isHealthy()).toBe(true);
+});
+
+test('health: a change that cannot be applied for longer than the health timeout makes the proxy unhealthy until a sync succeeds', async () => {
+  await eventually('no sync in flight', () => !proxier.inFlight);
+  expect(health.isHealthy()).toBe(true);
+  proxier.failNext = 1_000;
+  await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'stuck', '10.96.5.8', [{ name: 'http', port: 80 }]) });
+  await eventually('unhealthy', () => !health.isHealthy(), 5_000);
+  expect(health.report(true).status).toBe(503);
+  proxier.failNext = 0;
+  // The retry (backoff 200 ms doubling) brings it back.
+  await eventually('healthy again', () => health.isHealthy(), 10_000);
 });
 
 test('drift: the proxier forgets its state and the next sync is full', async () => {
