@@ -178,7 +178,19 @@ test('drift: the proxier forgets its state and the next sync is full', async () 
   await eventually('the repair sync', () => proxier.calls.length > n);
   expect(proxier.invalidations).toBe(inv + 1);
   expect(proxier.calls[n]).toMatchObject({ full: true });
-  expect(await metrics.registry.getSingleMetricAsString('kpx_drift_repairs_total')).toContain('kpx_drift_repairs_total 1');
+  expect(await metrics.registry.getSingleMetricAsString('kpx_drift_repairs_total')).toContain(`kpx_drift_repairs_total ${inv + 1}`);
+});
+
+test('drift seen while a sync is applying is repaired by another full sync after it', async () => {
+  await eventually('no sync in flight', () => !proxier.inFlight);
+  proxier.delayMs = 400;
+  const n = proxier.calls.length;
+  controller.drift('test, first');
+  await eventually('the slow full sync', () => proxier.inFlight);
+  expect(proxier.calls[n]?.full).toBe(true);
+  controller.drift('test, during that sync');
+  proxier.delayMs = 0;
+  await eventually('another full sync after the slow one', () => proxier.calls.slice(n + 1).some((x) => x.full));
 });
 
 test('network programming latency from the EndpointSlice trigger-time annotation, each trigger time once', async () => {
