@@ -215,6 +215,17 @@ test('network programming latency from the EndpointSlice trigger-time annotation
   expect(sum).toBeLessThan(30);
 });
 
+test("the view's slice index follows deletions and a slice relabelled to another Service", async () => {
+  const before = layer.service(`${NS}/web`).slices.length;
+  await c.discovery.deleteNamespacedEndpointSlice({ name: 'web-3', namespace: NS });
+  await eventually('web-3 gone from the index', () => proxier.calls.at(-1)?.slicesOfWeb === before - 1);
+  const moved = slice(NS, 'web-2', 'api', [{ ip: '10.1.5.2' }], [{ name: 'http', port: 8080 }]);
+  await c.discovery.replaceNamespacedEndpointSlice({ name: 'web-2', namespace: NS, body: moved });
+  await eventually('web-2 moved to api', () => proxier.calls.at(-1)?.slicesOfWeb === before - 2);
+  expect(layer.service(`${NS}/api`).slices.map((x) => x.metadata?.name)).toEqual(['web-2']);
+  expect(layer.service(`${NS}/nothing`)).toEqual({ service: undefined, slices: [] });
+});
+
 test('stop() ends syncing and touches nothing: what was applied stays', async () => {
   const applied = proxier.applied;
   const inv = proxier.invalidations;
