@@ -122,6 +122,21 @@ test('kpx run: waits for its Node, replaces old rules atomically, repairs drift,
   await until('the element back', async () => (await serviceIPs()).includes('10.96.7.1'), 2_000);
   expect(await metric('kpx_drift_repairs_total')).toBe(2);
 
+  // The API server goes away for 5 s; the rules keep working, and the first change after
+  // it is back reaches the kernel quickly (informers retry every ~1 s).
+  const apiPid = Number(readFileSync(join(dir, 'apiserver.pid'), 'utf8').trim());
+  process.kill(apiPid, 'SIGKILL');
+  const gone = (): boolean => { try { return /State:\s+Z/.test(readFileSync(`/proc/${apiPid}/status`, 'utf8')); } catch { return true; } };
+  await until('the API server gone', async () => gone(), 10_000);
+  await new Promise((r) => setTimeout(r, 5_000));
+  expect(await serviceIPs()).toContain('10.96.7.2');
+  await inNs('bash', [join(root, 'test', 'apiserver', 'cluster.sh'), 'up', dir]);
+  const backAt = Date.now();
+  await api('POST', '/api/v1/namespaces/default/services', svc('after-outage', '10.96.7.3'));
+  await until('the change after the outage', async () => (await serviceIPs()).includes('10.96.7.3'), 5_000);
+  process.stderr.write(`run-netns: first change after the API server returned in the kernel after ${Date.now() - backAt} ms\n`);
+  expect(Date.now() - backAt).toBeLessThan(2_500);
+
   // SIGTERM: exit 0, rules untouched.
   const before = await inNs('nft', ['list', 'table', 'ip', 'kube-proxy']);
   kpx.kill('SIGTERM');
