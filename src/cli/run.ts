@@ -13,13 +13,14 @@ import { createMetrics } from '../observe/metrics.js';
 import { KPX_TABLES } from '../render/nftables/index.js';
 import { setConntrackSysctls } from '../sync/conntrack.js';
 import { Controller } from '../sync/controller.js';
-import { attribute } from '../sync/drift.js';
+import { attribute, OwnProcesses } from '../sync/drift.js';
 import { ProgrammingLatency } from '../sync/latency.js';
 import { localAddresses } from '../sync/local-addresses.js';
 import { NftMonitor, parentPid } from '../sync/nft-monitor.js';
+import { createNftKernel } from '../sync/kernel/nft.js';
 import { createNftablesProxier } from '../sync/nftables/index.js';
 import { realClock } from '../watch/clock.js';
-import { loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
+import { DEFAULT_BACKOFF, loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
 import type { CliIO } from './output.js';
 import { EXIT_MODE_NOT_IMPLEMENTED, parseRunArgs, type RunArgs } from './run-args.js';
 
@@ -29,11 +30,23 @@ export interface RunDeps {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-function waitForSignal(): Promise<string> {
+/**
+ * SIGTERM or SIGINT; and, when started through npm (`npx kpx run`), the death of the
+ * launcher: npm exits on SIGTERM without passing it on (npm exec → sh → node), which
+ * would leave kpx running, orphaned. kpx then stops as if it had been sent SIGTERM.
+ */
+function waitForSignal(env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve) => {
     const on = (sig: string) => () => resolve(sig);
     process.once('SIGTERM', on('SIGTERM'));
     process.once('SIGINT', on('SIGINT'));
+    if (env['npm_command'] === 'exec' || env['npm_execpath'] !== undefined) {
+      const parent = process.ppid;
+      const timer = setInterval(() => {
+        if (process.ppid !== parent) { clearInterval(timer); resolve('launcher (npm) exited'); }
+      }, 500);
+      timer.unref();
+    }
   });
 }
 
@@ -93,6 +106,15 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     logger.error({ error: err instanceof LiveReadError ? err.message : String(err) }, 'cannot load the kubeconfig');
     return 1;
   }
+  // kpx's own nft processes, by pid: the drift monitor tells their transactions from others'.
+  const spawned = new OwnProcesses();
+  const kernel = createNftKernel({ onSpawn: (pid) => spawned.note(pid) });
+  try {
+    logger.info({ version: await kernel.version() }, 'nft found');
+  } catch (err) {
+    logger.error({ error: (err as Error).message }, 'nftables mode needs nft');
+    return 1;
+  }
   try {
     await setConntrackSysctls(args.conntrack, logger);
   } catch (err) {
@@ -110,10 +132,13 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   ];
 
   const nodePortAddresses = args.nodePortAddresses.flatMap((a) => (a === 'all' ? ['0.0.0.0/0', '::/0'] : [a]));
-  const layer = new WatchLayer(kc, { nodeName, requireNode: true, logger });
+  // Reconnect to a returning API server within about a second (client-go's informers
+  // back off exponentially, which leaves a node stale for many seconds after an outage).
+  const supervision = { backoff: { ...DEFAULT_BACKOFF, initialMs: 500, maxMs: 1_000 } };
+  const layer = new WatchLayer(kc, { nodeName, requireNode: true, logger, supervision });
   const controller = new Controller({
     source: layer,
-    proxier: createNftablesProxier({ logger }),
+    proxier: createNftablesProxier({ logger, kernel }),
     clock: realClock,
     logger,
     metrics,
@@ -138,7 +163,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     clock: realClock,
     logger,
     onTransaction: (t) => {
-      const own = { pid: process.pid, parentOf: parentPid, recentSync: () => controller.recentSync() };
+      const own = { pid: process.pid, spawned, parentOf: parentPid, recentSync: () => controller.recentSync() };
       if (attribute(t, own) === 'drift') {
         controller.drift('nft monitor', { by: t.comm, pid: t.pid, firstChange: t.lines[0], changes: t.lines.length });
       }
@@ -153,7 +178,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   monitor.start();
   controller.start();
 
-  const signal = await (deps.stopSignal ?? waitForSignal());
+  const signal = await (deps.stopSignal ?? waitForSignal(deps.env ?? process.env));
   logger.info({ signal }, 'stopping; kernel rules are left in place');
   monitor.stop();
   await controller.stop();

@@ -17,8 +17,9 @@ export function levelFor(verbosity: number): 'info' | 'debug' | 'trace' {
   return verbosity >= 5 ? 'trace' : verbosity >= 3 ? 'debug' : 'info';
 }
 
-export function createLogger(verbosity: number, destination: number = 2): Logger {
-  return pino({ level: levelFor(verbosity), base: { component: 'kpx' } }, pino.destination({ fd: destination, sync: true }));
+/** Lines go to `stream` (process.stderr: synchronous for files and pipes on Linux, so nothing is lost at exit). */
+export function createLogger(verbosity: number, stream: NodeJS.WritableStream = process.stderr): Logger {
+  return pino({ level: levelFor(verbosity), base: { component: 'kpx' } }, stream);
 }
 
 export const silentLogger: Logger = {

@@ -61,6 +61,8 @@ export class Controller {
   private carried: Set<string> | 'all' = 'all';
   private nodeChanged = false;
   private fullNext = true;
+  /** Bumped by every drift(): a drift seen during a sync is not cleared by that sync's end. */
+  private driftGen = 0;
   private lastFullAt = -Infinity;
   private lastOptionsKey: string | undefined;
   private knownProblems = new Set<string>();
@@ -104,6 +106,7 @@ export class Controller {
     this.deps.metrics.driftRepairs.inc();
     this.deps.proxier.invalidate();
     this.fullNext = true;
+    this.driftGen++;
     this.deps.health.queuedUpdate();
     this.runner.request();
   }
@@ -163,6 +166,7 @@ export class Controller {
       this.carried = 'all';
     }
     const now = clock.now();
+    const driftGen = this.driftGen;
     const full = this.fullNext || now - this.lastFullAt >= (this.options.fullSyncPeriodMs ?? 3_600_000);
     const changes: SyncChanges | 'all' = this.carried === 'all' ? 'all' : { services: this.carried, node: this.nodeChanged };
 
@@ -185,7 +189,10 @@ export class Controller {
     this.lastOptionsKey = optionsKey;
     this.carried = new Set();
     this.nodeChanged = false;
-    if (full) { this.fullNext = false; this.lastFullAt = now; }
+    if (full) {
+      this.lastFullAt = now;
+      if (driftGen === this.driftGen) this.fullNext = false;
+    }
     this.syncsDone++;
     health.updated();
     metrics.syncDuration.observe(seconds);

@@ -8,7 +8,8 @@
  * did not make is drift.
  *
  * Telling kpx's own transactions from others' (the echo of our applies): the committing
- * process is ours when `/proc/PID/stat` names kpx as its parent (our `nft -f -`
+ * process is ours when kpx recorded its pid when it spawned it (OwnProcesses, exact), or
+ * when `/proc/PID/stat` names kpx as its parent (our `nft -f -`
  * children are still alive, or zombies not yet reaped, when the line arrives). When the
  * process is already gone, the transaction is ours only if a sync was applying at that
  * moment (or ended less than `graceMs` ago) — and never if it deleted a whole table of
@@ -87,10 +88,30 @@ export class MonitorParser {
   }
 }
 
+/** Pids of the kernel-tool processes kpx started (bounded: the most recent ones). */
+export class OwnProcesses {
+  private readonly pids = new Set<number>();
+
+  constructor(private readonly limit = 256) {}
+
+  /** Called with the pid of every `nft` kpx spawns. */
+  note(pid: number | undefined): void {
+    if (pid === undefined) return;
+    this.pids.add(pid);
+    if (this.pids.size > this.limit) this.pids.delete(this.pids.values().next().value as number);
+  }
+
+  has(pid: number): boolean {
+    return this.pids.has(pid);
+  }
+}
+
 /** What kpx knows of its own applies, for attribution. */
 export interface OwnActivity {
   /** kpx's process id. */
   readonly pid: number;
+  /** Processes kpx is known to have started (exact, when the kernel adapter reports them). */
+  readonly spawned?: OwnProcesses;
   /** The parent pid of a process, undefined when it no longer exists. */
   parentOf(pid: number): number | undefined;
   /** A sync is applying now, or ended within the grace period; and whether it is full. */
@@ -99,6 +120,7 @@ export interface OwnActivity {
 
 /** 'own' for the echo of kpx's own transaction, else 'drift'. */
 export function attribute(t: MonitorTransaction, own: OwnActivity): 'own' | 'drift' {
+  if (t.pid !== undefined && own.spawned?.has(t.pid) === true) return 'own';
   if (t.pid !== undefined) {
     const parent = own.parentOf(t.pid);
     if (parent !== undefined) return parent === own.pid ? 'own' : 'drift';

@@ -87,7 +87,7 @@ beforeAll(async () => {
   });
   proxier = new RecordingProxier();
   metrics = createMetrics(new Registry());
-  health = new ProxyHealth(60_000);
+  health = new ProxyHealth(1_500);
   controller = new Controller({
     source: layer, proxier, clock: realClock, logger: silentLogger, metrics, health,
     latency: new ProgrammingLatency(metrics.networkProgrammingDuration, started - 1_000),
@@ -159,6 +159,18 @@ test("after a failed sync the next one gets 'all', is retried without a new chan
   expect(health.isHealthy()).toBe(true);
 });
 
+test('health: a change that cannot be applied for longer than the health timeout makes the proxy unhealthy until a sync succeeds', async () => {
+  await eventually('no sync in flight', () => !proxier.inFlight);
+  expect(health.isHealthy()).toBe(true);
+  proxier.failNext = 1_000;
+  await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'stuck', '10.96.5.8', [{ name: 'http', port: 80 }]) });
+  await eventually('unhealthy', () => !health.isHealthy(), 5_000);
+  expect(health.report(true).status).toBe(503);
+  proxier.failNext = 0;
+  // The retry (backoff 200 ms doubling) brings it back.
+  await eventually('healthy again', () => health.isHealthy(), 10_000);
+});
+
 test('drift: the proxier forgets its state and the next sync is full', async () => {
   const n = proxier.calls.length;
   const inv = proxier.invalidations;
@@ -166,7 +178,19 @@ test('drift: the proxier forgets its state and the next sync is full', async () 
   await eventually('the repair sync', () => proxier.calls.length > n);
   expect(proxier.invalidations).toBe(inv + 1);
   expect(proxier.calls[n]).toMatchObject({ full: true });
-  expect(await metrics.registry.getSingleMetricAsString('kpx_drift_repairs_total')).toContain('kpx_drift_repairs_total 1');
+  expect(await metrics.registry.getSingleMetricAsString('kpx_drift_repairs_total')).toContain(`kpx_drift_repairs_total ${inv + 1}`);
+});
+
+test('drift seen while a sync is applying is repaired by another full sync after it', async () => {
+  await eventually('no sync in flight', () => !proxier.inFlight);
+  proxier.delayMs = 400;
+  const n = proxier.calls.length;
+  controller.drift('test, first');
+  await eventually('the slow full sync', () => proxier.inFlight);
+  expect(proxier.calls[n]?.full).toBe(true);
+  controller.drift('test, during that sync');
+  proxier.delayMs = 0;
+  await eventually('another full sync after the slow one', () => proxier.calls.slice(n + 1).some((x) => x.full));
 });
 
 test('network programming latency from the EndpointSlice trigger-time annotation, each trigger time once', async () => {
@@ -189,6 +213,17 @@ test('network programming latency from the EndpointSlice trigger-time annotation
   const sum = m.values.find((v) => v.metricName === 'kubeproxy_network_programming_duration_seconds_sum')?.value ?? 0;
   expect(sum).toBeGreaterThanOrEqual(1);
   expect(sum).toBeLessThan(30);
+});
+
+test("the view's slice index follows deletions and a slice relabelled to another Service", async () => {
+  const before = layer.service(`${NS}/web`).slices.length;
+  await c.discovery.deleteNamespacedEndpointSlice({ name: 'web-3', namespace: NS });
+  await eventually('web-3 gone from the index', () => proxier.calls.at(-1)?.slicesOfWeb === before - 1);
+  const moved = slice(NS, 'web-2', 'api', [{ ip: '10.1.5.2' }], [{ name: 'http', port: 8080 }]);
+  await c.discovery.replaceNamespacedEndpointSlice({ name: 'web-2', namespace: NS, body: moved });
+  await eventually('web-2 moved to api', () => proxier.calls.at(-1)?.slicesOfWeb === before - 2);
+  expect(layer.service(`${NS}/api`).slices.map((x) => x.metadata?.name)).toEqual(['web-2']);
+  expect(layer.service(`${NS}/nothing`)).toEqual({ service: undefined, slices: [] });
 });
 
 test('stop() ends syncing and touches nothing: what was applied stays', async () => {

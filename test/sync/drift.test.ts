@@ -1,5 +1,5 @@
 /** nft monitor output → transactions → own echo or drift. The lines are as nft 1.0.6 prints them. */
-import { attribute, MonitorParser, type OwnActivity } from '../../src/sync/drift.js';
+import { attribute, MonitorParser, OwnProcesses, type OwnActivity } from '../../src/sync/drift.js';
 
 const TABLES = [{ family: 'ip', name: 'kube-proxy' }, { family: 'ip6', name: 'kube-proxy' }];
 
@@ -57,4 +57,15 @@ test('a process already gone: ours only while (or just after) a sync applies, an
   expect(attribute(tx({ pid: 7, comm: 'nft', tableDeleted: true }), own({ recentSync: () => ({ full: false }) }))).toBe('drift');
   expect(attribute(tx({ pid: 7, comm: 'nft', tableDeleted: true }), own({ recentSync: () => ({ full: true }) }))).toBe('own');
   expect(attribute(tx({ pid: 7, comm: 'iptables-nft' }), own({ recentSync: () => ({ full: true }) }))).toBe('drift');
+});
+
+test('a pid kpx recorded when it spawned the process is ours, even when that process is gone', () => {
+  const spawned = new OwnProcesses(2);
+  spawned.note(7);
+  expect(attribute(tx({ pid: 7, comm: 'nft', tableDeleted: true }), { ...own({}), spawned })).toBe('own');
+  spawned.note(8);
+  spawned.note(9);
+  // Bounded: the oldest is forgotten.
+  expect(spawned.has(7)).toBe(false);
+  expect(attribute(tx({ pid: 7, comm: 'nft', tableDeleted: true }), { ...own({}), spawned })).toBe('drift');
 });

@@ -30,6 +30,8 @@ export interface NftKernelOptions {
    * the e2e harness. In production kpx itself runs inside the node's namespace: none.
    */
   readonly prefix?: readonly string[];
+  /** Told the pid of every nft process started (the drift monitor tells kpx's own transactions by it). */
+  readonly onSpawn?: (pid: number | undefined) => void;
 }
 
 /**
@@ -41,10 +43,11 @@ export const MIN_NFT_VERSION = '1.0.0';
 
 interface Run { readonly code: number; readonly stdout: string; readonly stderr: string }
 
-function runCommand(argv: readonly string[], input: string): Promise<Run> {
+function runCommand(argv: readonly string[], input: string, onSpawn?: (pid: number | undefined) => void): Promise<Run> {
   const [cmd, ...args] = argv;
   return new Promise((resolve, reject) => {
     const child = spawn(cmd ?? 'nft', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
@@ -74,7 +77,7 @@ export function createNftKernel(options: NftKernelOptions = {}): NftKernel {
 
   const exec = async (args: string[], input = ''): Promise<Run> => {
     try {
-      return await runCommand(argv(...args), input);
+      return await runCommand(argv(...args), input, options.onSpawn);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ENOENT') {
