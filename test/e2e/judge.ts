@@ -6,7 +6,7 @@
 
 export type Outcome = 'ok' | 'refused' | 'timeout' | 'error';
 
-/** One request of the traffic generator (test/e2e/traffic.mjs). */
+/** One request of the traffic generator (test/e2e/generator.mjs). */
 export interface Req {
   readonly id: string;
   readonly seq: number;

@@ -75,6 +75,15 @@ export class ProxyProcess {
     clearTimeout(t);
   }
 
+  /** SIGSTOP: the proxy stays alive but does nothing (its rules stay in the kernel). */
+  freeze(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child.kill('SIGCONT');
+  }
+
   tail(lines = 40): string {
     try {
       return readFileSync(this.log, 'utf8').split('\n').slice(-lines).join('\n');

@@ -1,5 +1,5 @@
 /**
- * Drives one traffic generator (traffic.mjs) inside a namespace: records every request
+ * Drives one traffic generator (generator.mjs) inside a namespace: records every request
  * as it finishes, so a test can wait for what the traffic shows while it keeps running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe as describeReqs, firstAfter, settledAfter, type Req } from './judge.js';
 
-const GENERATOR = join(dirname(fileURLToPath(import.meta.url)), 'traffic.mjs');
+const GENERATOR = join(dirname(fileURLToPath(import.meta.url)), 'generator.mjs');
 
 export interface Stream {
   readonly id: string;
@@ -76,15 +76,16 @@ export class Traffic {
 
   /** Waits until a request of `id` started at or after `since` satisfies `pred`. */
   async first(id: string, since: number, pred: (r: Req) => boolean, what: string, timeoutMs = 10_000): Promise<Req> {
-    return this.poll(what, id, timeoutMs, () => firstAfter(this.reqs(id), since, pred));
+    return this.until(id, what, timeoutMs, () => firstAfter(this.reqs(id), since, pred));
   }
 
   /** Waits until every request of `id` from some point after `since` on satisfies `pred` (see settledAfter). */
   async settled(id: string, since: number, pred: (r: Req) => boolean, what: string, timeoutMs = 10_000, minFollowing = 10): Promise<Req> {
-    return this.poll(what, id, timeoutMs, () => settledAfter(this.reqs(id), since, pred, minFollowing));
+    return this.until(id, what, timeoutMs, () => settledAfter(this.reqs(id), since, pred, minFollowing));
   }
 
-  private async poll(what: string, id: string, timeoutMs: number, check: () => Req | undefined): Promise<Req> {
+  /** Waits until `check` (over what has been recorded so far) returns a request. */
+  async until(id: string, what: string, timeoutMs: number, check: () => Req | undefined): Promise<Req> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const r = check();

@@ -57,6 +57,7 @@ function udp({ dst, dport, timeoutMs }) {
     sock.on('message', (msg) => finish(parseAnswer(msg.toString('utf8'))));
     sock.on('error', (err) => finish(failure(err)));
     sock.connect(dport, dst, (err) => {
+      if (done) return;
       if (err) return finish(failure(err));
       sock.send('probe', (e) => { if (e) finish(failure(e)); });
     });
@@ -100,6 +101,9 @@ function start({ streams, maxDurationMs, maxCount }) {
   setTimeout(stop, maxDurationMs).unref();
 }
 
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`generator: ${err.stack ?? err}\n`);
+});
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (d) => {
   config += d;
