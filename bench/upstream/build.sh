@@ -14,8 +14,8 @@ out="$root/.cache/bin/kube-proxy"
 stamp="$out.stamp"
 
 command -v go >/dev/null 2>&1 || { echo "build.sh: Go is required" >&2; exit 1; }
-k8s_version="$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$here/go.mod")"
-[ -n "$k8s_version" ] || { echo "build.sh: no 'require k8s.io/kubernetes vX.Y.Z' in go.mod" >&2; exit 1; }
+k8s_version="$(sed -n 's/^[[:space:]]*k8s.io\/kubernetes \(v[0-9.]*\).*$/\1/p' "$here/go.mod" | head -1)"
+[ -n "$k8s_version" ] || { echo "build.sh: no k8s.io/kubernetes vX.Y.Z requirement in go.mod" >&2; exit 1; }
 major="${k8s_version#v}"; major="${major%%.*}"
 minor="${k8s_version#v*.}"; minor="${minor%%.*}"
 

@@ -162,11 +162,12 @@ start_etcd() {
 
 start_apiserver() {
   live_pid apiserver >/dev/null && return 0
-  local bin pki="$dir/pki"
+  local bin pki="$dir/pki" bind=127.0.0.1
+  [ -z "${listen_address:-}" ] || bind=0.0.0.0
   bin="$(bash "$here/build.sh")"
   nohup "$bin" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address "${listen_address:+0.0.0.0}${listen_address:-127.0.0.1}" --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --bind-address "$bind" --advertise-address 127.0.0.1 --secure-port "$api_port" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --token-auth-file "$dir/tokens.csv" --authorization-mode RBAC \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \

@@ -120,6 +120,7 @@ describe('churn under continuous traffic', () => {
     const pause = (): Promise<void> => sleep(1200); // > upstream's default minSyncPeriod (1 s): each change is its own sync
     const settledOn = (t: Traffic, id: string, what: string, pred: (r: Req) => boolean) => (since: number) => t.settled(id, since, pred, what);
     await sleep(1000);
+    const nftCallsBefore = w!.nftCalls().length;
 
     const down = await step(fig, 'scale 3→1', () => wr.setEndpoints('web', eps(2)), settledOn(inside, 'cip', 'only 10.244.1.2 answers', okFrom(2)));
     await outside.settled('np', down.since, okFrom(2), 'NodePort: only 10.244.1.2 answers');
@@ -178,6 +179,7 @@ describe('churn under continuous traffic', () => {
     fig.add(`churn, ClusterIP from a pod: ${summary(inside, 'cip')}; failed while it had ready endpoints: ${failures(cip, webUp).length}`);
     fig.add(`churn, NodePort from outside: ${summary(outside, 'np')}; failed while it had ready endpoints: ${failures(np, webUp).length}`);
     fig.add(`churn, LoadBalancer IP from outside: ${summary(outside, 'lb')}; failed while configured: ${failures(lb, lbUp).length}`);
+    fig.add(`churn: ${w!.nftCalls().length - nftCallsBefore} nft invocations for ${fig.latencies.length} changes (periodic syncs and monitors included)`);
     const { p50, max } = fig.latencySummary();
     fig.add(`churn programming latency: p50 ${Math.round(p50)} ms, max ${Math.round(max)} ms (kpx target: max ≤ 500 ms)`);
 
