@@ -80,13 +80,15 @@ export function plan(n: Names): Plan {
     `ip link add cp0 type veth peer name eth0 netns ${n.cp}`,
     `ip addr add ${E2E.nodeCpSide}/24 dev cp0`,
     'ip link set cp0 up',
-    // No default route: traffic to a Service IP the proxy has no rule for fails at once
-    // (ICMP net unreachable) instead of looping to the external host and back.
     ...pods.flatMap(([ns, ip], i) => [
       `ip link add p${i} type veth peer name eth0 netns ${ns}`,
       `ip link set p${i} up`,
       `ip route add ${ip}/32 dev p${i} src ${E2E.nodeIP}`,
     ]),
+    // A default route, as every node has: a Service IP is routable, so traffic to it
+    // reaches the forward hook (where a Service without endpoints is rejected). Without a
+    // rule it goes to the external host, which does not forward: it times out.
+    `ip route add default via ${E2E.externalHost} src ${E2E.nodeIP}`,
   ];
   const cp = ['ip link set eth0 up', `ip addr add ${E2E.apiServerIP}/24 dev eth0`];
   const ext = [
