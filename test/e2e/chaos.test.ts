@@ -118,8 +118,11 @@ describe('chaos under continuous traffic', () => {
 
   test('apply failure: last good rules keep serving, retries, /healthz 503, then recovery', async () => {
     // Restart with a short sync period so that the health timeout (2 × syncPeriod upstream) is 10 s.
+    // (A proxy without drift repair may have left the kernel empty in the previous test:
+    // traffic starts once the restarted proxy serves.)
     await w!.proxy!.signal('SIGTERM');
     w!.startProxy([SHORT_SYNC]);
+    await waitServing(w!, STABLE.clusterIP);
     const t = startTraffic();
     await move(t, 8, 60_000);
     await w!.waitHealthz(200, 30_000);

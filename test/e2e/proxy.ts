@@ -36,7 +36,8 @@ export function proxyCommand(kind: ProxyKind, flags: ProxyFlags): string[] {
     '--metrics-bind-address', E2E.metricsAddress,
     ...(flags.extra ?? []),
   ];
-  if (kind === 'kpx') return [process.execPath, join(ROOT, 'bin', 'kpx.js'), 'run', ...common];
+  // KPX_E2E_KPX: another build's bin/kpx.js (e.g. a branch checked out elsewhere).
+  if (kind === 'kpx') return [process.execPath, process.env['KPX_E2E_KPX'] ?? join(ROOT, 'bin', 'kpx.js'), 'run', ...common];
   const bin = join(ROOT, '.cache', 'bin', 'kube-proxy');
   if (!existsSync(bin)) throw new Error(`KPX_E2E_PROXY=upstream needs ${bin}: bash bench/upstream/build.sh`);
   return [bin, ...common,
