@@ -34,17 +34,16 @@ export function proxyCommand(kind: ProxyKind, flags: ProxyFlags): string[] {
     '--cluster-cidr', E2E.clusterCIDR,
     '--healthz-bind-address', E2E.healthzAddress,
     '--metrics-bind-address', E2E.metricsAddress,
+    // Leave the machine's global conntrack settings alone (nf_conntrack_max and its hash
+    // size are not per-namespace); the UDP timeouts and be-liberal default to "leave".
+    '--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=0', '--conntrack-tcp-timeout-close-wait=0',
     ...(flags.extra ?? []),
   ];
   // KPX_E2E_KPX: another build's bin/kpx.js (e.g. a branch checked out elsewhere).
   if (kind === 'kpx') return [process.execPath, process.env['KPX_E2E_KPX'] ?? join(ROOT, 'bin', 'kpx.js'), 'run', ...common];
   const bin = join(ROOT, '.cache', 'bin', 'kube-proxy');
   if (!existsSync(bin)) throw new Error(`KPX_E2E_PROXY=upstream needs ${bin}: bash bench/upstream/build.sh`);
-  return [bin, ...common,
-    // Leave the machine's global conntrack settings alone (nf_conntrack_max and the TCP
-    // timeouts are not all per-namespace); the UDP timeouts and be-liberal default to "leave".
-    '--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=0', '--conntrack-tcp-timeout-close-wait=0',
-    '--v=2'];
+  return [bin, ...common, '--v=2'];
 }
 
 /** One run of the proxy; its stdout and stderr go to `log`. */
