@@ -9,7 +9,7 @@
  * Topology and figures: ./README.md.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { describe as describeReqs, failures, settledAfter, tally, type Req, type Window } from './judge.js';
+import { describe as describeReqs, failures, longestOutage, settledAfter, tally, type Req, type Window } from './judge.js';
 import { ep, failed, Figures, okFrom, sleep, step, summary, waitServing } from './steps.js';
 import { E2E, OTHER_NODE_NAME, podIP } from './topology.js';
 import type { Traffic } from './traffic.js';
@@ -62,7 +62,7 @@ function judgeStatic(t: Req[], id: string, want: Expect): string[] {
   const reqs = t.filter((r) => r.id === id);
   const tl = tally(reqs);
   const problems: string[] = [];
-  if (reqs.length < 20) problems.push(`${id}: only ${reqs.length} requests`);
+  if (reqs.length < 40) problems.push(`${id}: only ${reqs.length} requests`);
   if (want.refused === true) {
     if (tl.refused !== tl.total) problems.push(`${id}: want every request refused, got ${JSON.stringify(tl)}`);
     return problems;
@@ -90,7 +90,8 @@ describe('static traffic', () => {
       { id: 'externalip', proto: 'tcp', dst: '10.250.0.30', dport: 80 },
       { id: 'lb', proto: 'tcp', dst: '10.250.0.31', dport: 80 },
     ], 'ext');
-    await sleep(1500);
+    await inside.collect(['clusterip-tcp', 'clusterip-udp', 'no-endpoints'], 40);
+    await outside.collect(['nodeport', 'local-nodeport', 'local-lb', 'externalip', 'lb'], 40);
     const reqs = [...await inside.stop(), ...await outside.stop()];
     const cases: [string, Expect][] = [
       ['clusterip-tcp', { endpoints: [2, 3], peer: E2E.clientPod }],
@@ -205,4 +206,24 @@ describe('churn under continuous traffic', () => {
     fig.add(`negative control: change written while the proxy was frozen (4 s) seen ${Math.round(seen.t0 - since)} ms after the write`);
     await t.stop();
   }, 60_000);
+
+  test('negative control: the failure judge of the chaos tests counts an outage (rules flushed under a frozen proxy)', async () => {
+    const t = w!.traffic([{ id: 'cip', proto: 'tcp', dst: WEB.clusterIP, dport: 80 }]);
+    await t.settled('cip', Date.now(), okFrom(2), 'web answers');
+    w!.proxy!.freeze();
+    try {
+      await w!.nft(['flush', 'ruleset']);
+      await sleep(1500);
+    } finally {
+      w!.proxy!.thaw();
+    }
+    const reqs = await t.stop();
+    const out = longestOutage(reqs);
+    fig.add(`negative control: rules flushed for 1.5 s under a frozen proxy: ${failures(reqs).length} failed requests counted (longest run ${out.count})`);
+    expect(failures(reqs).length).toBeGreaterThan(20);
+    // Leave a serving proxy behind: a restart is a full sync, whatever the proxy's drift handling.
+    await w!.proxy!.signal('SIGTERM');
+    w!.startProxy();
+    await waitServing(w!, WEB.clusterIP);
+  }, 120_000);
 });

@@ -64,6 +64,11 @@ export class Traffic {
     return id === undefined ? [...this.records] : this.records.filter((r) => r.id === id);
   }
 
+  /** Waits until `n` requests of each stream `ids` have finished (a slow start under load must not shrink a sample). */
+  async collect(ids: readonly string[], n: number, timeoutMs = 30_000): Promise<void> {
+    for (const id of ids) await this.until(id, `${n} requests`, timeoutMs, () => this.reqs(id)[n - 1]);
+  }
+
   /** Stops sending, waits for in-flight requests, returns every record. */
   async stop(): Promise<Req[]> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.stdin!.end('stop\n');
