@@ -100,7 +100,9 @@ describe('chaos under continuous traffic', () => {
 
   test('drift: nft flush ruleset in the node namespace is repaired (kpx: within 2 s)', async () => {
     const t = startTraffic();
-    await sleep(1000);
+    // Quiet first (longer than the minimum sync interval after the previous test's
+    // changes): a sync that was merely queued must not pass for a repair.
+    await sleep(3000);
     const flushedAt = Date.now();
     await w!.nft(['flush', 'ruleset']);
     let repaired: Req | undefined;

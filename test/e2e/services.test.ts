@@ -150,7 +150,7 @@ describe('churn under continuous traffic', () => {
 
     let sticky = '';
     // Sticky: 15 answers in a row from one endpoint (by chance, with 3 endpoints: 3^-14).
-    await step(fig, 'ClientIP affinity on', () => wr.updateService({ ...WEB, affinity: true }), (since) =>
+    const affinityOn = await step(fig, 'ClientIP affinity on', () => wr.updateService({ ...WEB, affinity: true }), (since) =>
       inside.until('cip', 'every answer from one endpoint', 10_000, () => {
         const last = inside.reqs('cip').at(-1);
         if (last?.kind !== 'ok') return undefined;
@@ -158,7 +158,9 @@ describe('churn under continuous traffic', () => {
         return settledAfter(inside.reqs('cip'), since, (r) => r.kind === 'ok' && r.endpoint === sticky, 15);
       }));
     await pause();
-    await step(fig, 'ClientIP affinity off', () => wr.updateService({ ...WEB, affinity: false }),
+    // Affinity must hold until it is switched off (a sync that drops the affinity state breaks it).
+    const stuck = tally(inside.reqs('cip'), { from: affinityOn.seen.t0, to: Date.now() });
+    const affinityOff = await step(fig, 'ClientIP affinity off', () => wr.updateService({ ...WEB, affinity: false }),
       (since) => inside.first('cip', since, (r) => r.kind === 'ok' && r.endpoint !== sticky, 'another endpoint answers again'));
     await pause();
 
@@ -180,6 +182,7 @@ describe('churn under continuous traffic', () => {
     fig.add(`churn, ClusterIP from a pod: ${summary(inside, 'cip')}; failed while it had ready endpoints: ${failures(cip, webUp).length}`);
     fig.add(`churn, NodePort from outside: ${summary(outside, 'np')}; failed while it had ready endpoints: ${failures(np, webUp).length}`);
     fig.add(`churn, LoadBalancer IP from outside: ${summary(outside, 'lb')}; failed while configured: ${failures(lb, lbUp).length}`);
+    fig.add(`churn, ClientIP affinity: ${stuck.total} requests while it was on (${Math.round((affinityOff.since - affinityOn.seen.t0) / 1000)} s), answered by ${JSON.stringify(stuck.endpoints)}`);
     fig.add(`churn: ${w!.nftCalls().length - nftCallsBefore} nft invocations for ${fig.latencies.length} changes (periodic syncs and monitors included)`);
     const { p50, max } = fig.latencySummary();
     fig.add(`churn programming latency: p50 ${Math.round(p50)} ms, max ${Math.round(max)} ms (kpx target: max ≤ 500 ms)`);
@@ -187,6 +190,7 @@ describe('churn under continuous traffic', () => {
     expect(failures(cip, webUp)).toEqual([]);
     expect(failures(np, webUp)).toEqual([]);
     expect(failures(lb, lbUp)).toEqual([]);
+    expect(Object.keys(stuck.endpoints)).toEqual([sticky]);
     if (w!.kind === 'kpx') expect(max).toBeLessThanOrEqual(500);
   }, 240_000);
 
