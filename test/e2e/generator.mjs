@@ -8,7 +8,8 @@
 //   { "id", "seq", "t0", "t1", "kind": "ok"|"refused"|"timeout"|"error", "endpoint"?, "peer"?, "code"? }
 // t0/t1 are epoch milliseconds (fractional) when the request started and finished;
 // "endpoint" is the ip:port the echo server says was reached, "peer" the client address it saw.
-// A last line { "done": true, "sent": N } follows once everything has finished.
+// The first line is { "started": true } (sending has begun); a last line
+// { "done": true, "sent": N } follows once everything has finished.
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -99,6 +100,7 @@ function start({ streams, maxDurationMs, maxCount }) {
     fire();
   }
   setTimeout(stop, maxDurationMs).unref();
+  process.stdout.write(`${JSON.stringify({ started: true })}\n`);
 }
 
 process.on('uncaughtException', (err) => {

@@ -114,10 +114,7 @@ describe('churn under continuous traffic', () => {
   test('every change reaches the kernel; no request fails to a Service that kept ready endpoints', async () => {
     const wr = w!.writer;
     const inside = w!.traffic([{ id: 'cip', proto: 'tcp', dst: WEB.clusterIP, dport: 80 }]);
-    const outside = w!.traffic([
-      { id: 'np', proto: 'tcp', dst: E2E.nodeIP, dport: WEB.nodePort },
-      { id: 'lb', proto: 'tcp', dst: WEB_LB, dport: 80 },
-    ], 'ext');
+    const outside = w!.traffic([{ id: 'np', proto: 'tcp', dst: E2E.nodeIP, dport: WEB.nodePort }], 'ext');
     const pause = (): Promise<void> => sleep(1200); // > upstream's default minSyncPeriod (1 s): each change is its own sync
     const settledOn = (t: Traffic, id: string, what: string, pred: (r: Req) => boolean) => (since: number) => t.settled(id, since, pred, what);
     await sleep(1000);
@@ -141,11 +138,16 @@ describe('churn under continuous traffic', () => {
       settledOn(outside, 'np', 'endpoints see the node (masquerade)', (r) => r.kind === 'ok' && r.peer === E2E.nodeIP));
     await pause();
 
+    // Its own generator, started just before the IP is added (no pile of requests to an
+    // IP nobody serves yet, each waiting for its timeout).
+    const toLB = w!.traffic([{ id: 'lb', proto: 'tcp', dst: WEB_LB, dport: 80 }], 'ext');
+    await toLB.started;
     const lbAdded = await step(fig, 'LoadBalancer IP added', () => wr.setLoadBalancerIPs('web', [WEB_LB]),
-      settledOn(outside, 'lb', 'the LoadBalancer IP answers', okFrom(7, 8, 9)));
+      settledOn(toLB, 'lb', 'the LoadBalancer IP answers', okFrom(7, 8, 9)));
     await pause();
     const lbRemoved = await step(fig, 'LoadBalancer IP removed', () => wr.setLoadBalancerIPs('web', []),
-      settledOn(outside, 'lb', 'the LoadBalancer IP no longer answers', failed));
+      settledOn(toLB, 'lb', 'the LoadBalancer IP no longer answers', failed));
+    const lb = await toLB.stop();
     await pause();
 
     let sticky = '';
@@ -178,10 +180,11 @@ describe('churn under continuous traffic', () => {
     const webUp: Window[] = [{ from: 0, to: deleted.since }, { from: recreated.seen.t0 + 1000, to: end }];
     const lbUp: Window[] = [{ from: lbAdded.seen.t0, to: lbRemoved.since }];
     const np = ext.filter((r) => r.id === 'np');
-    const lb = ext.filter((r) => r.id === 'lb');
     fig.add(`churn, ClusterIP from a pod: ${summary(inside, 'cip')}; failed while it had ready endpoints: ${failures(cip, webUp).length}`);
     fig.add(`churn, NodePort from outside: ${summary(outside, 'np')}; failed while it had ready endpoints: ${failures(np, webUp).length}`);
-    fig.add(`churn, LoadBalancer IP from outside: ${summary(outside, 'lb')}; failed while configured: ${failures(lb, lbUp).length}`);
+    const lbFailed = failures(lb, lbUp).map((r) => `+${Math.round(r.t0 - lbAdded.since)} ms ${r.kind}`);
+    fig.add(`churn, LoadBalancer IP from outside: ${summary(toLB, 'lb')}; failed while configured: ${lbFailed.length}` +
+      `${lbFailed.length > 0 ? ` (after the add was written: ${lbFailed.join(', ')}; removal written at +${Math.round(lbRemoved.since - lbAdded.since)} ms)` : ''}`);
     fig.add(`churn, ClientIP affinity: ${stuck.total} requests while it was on (${Math.round((affinityOff.since - affinityOn.seen.t0) / 1000)} s), answered by ${JSON.stringify(stuck.endpoints)}`);
     fig.add(`churn: ${w!.nftCalls().length - nftCallsBefore} nft invocations for ${fig.latencies.length} changes (periodic syncs and monitors included)`);
     const { p50, max } = fig.latencySummary();

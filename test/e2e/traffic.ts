@@ -30,11 +30,15 @@ export class Traffic {
   private readonly records: Req[] = [];
   private readonly child: ChildProcess;
   private readonly done: Promise<void>;
+  /** Resolves once the generator sends (node starts slowly under load). */
+  readonly started: Promise<void>;
   private stderr = '';
 
   constructor(ns: string, streams: readonly Stream[], options: TrafficOptions = {}) {
     this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, GENERATOR], { stdio: ['pipe', 'pipe', 'pipe'] });
     let buf = '';
+    let onStart: () => void = () => undefined;
+    this.started = new Promise((resolve) => { onStart = resolve; });
     this.done = new Promise((resolve) => {
       this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         buf += d;
@@ -42,12 +46,13 @@ export class Traffic {
         while ((nl = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
-          const rec = JSON.parse(line) as Req | { done: true };
+          const rec = JSON.parse(line) as Req | { done: true } | { started: true };
           if ('done' in rec) resolve();
+          else if ('started' in rec) onStart();
           else this.records.push(rec);
         }
       });
-      this.child.on('exit', () => resolve());
+      this.child.on('exit', () => { onStart(); resolve(); });
     });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; });
     this.child.stdin!.on('error', () => { /* generator gone */ });
