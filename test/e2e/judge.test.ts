@@ -35,6 +35,15 @@ describe('settledAfter: "the removed endpoint no longer answers"', () => {
     expect(settledAfter(reqs, 0, okFrom('b'), 4)?.t0).toBe(60);
   });
 
+  test('requests at or after the horizon do not count (a live caller: those may still be in flight)', () => {
+    // Recorded so far: 12 answers before a flush at t=240; the requests after it are still
+    // waiting for their timeout, so only the answers are recorded yet.
+    const recorded = stream('b'.repeat(12));
+    expect(settledAfter(recorded, 0, okFrom('b'), 10)?.t0).toBe(0);
+    // With the horizon at t=100 the run has only 5 requests behind it: no verdict yet.
+    expect(settledAfter(recorded, 0, okFrom('b'), 10, 100)).toBeUndefined();
+  });
+
   test('a failure after the change breaks the run: a flush is not "settled" on ok answers', () => {
     const reqs = stream('bbbbbbbbbbbb' + 'x' + 'bbb');
     expect(settledAfter(reqs, 0, okFrom('b'), 10)).toBeUndefined();

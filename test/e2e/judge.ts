@@ -67,11 +67,15 @@ export function firstAfter(reqs: readonly Req[], since: number, pred: (r: Req) =
 /**
  * The request from which on every request started at or after `since` satisfies `pred`,
  * provided at least `minFollowing` requests (itself included) back it up; otherwise
- * undefined (not settled yet, or never). "The removed endpoint no longer answers" is
+ * undefined (not settled yet, or never); requests started at or after `horizon` are
+ * ignored. "The removed endpoint no longer answers" is
  * `settledAfter(reqs, writeTime, (r) => r.kind === 'ok' && !removed.has(r.endpoint))`.
  */
-export function settledAfter(reqs: readonly Req[], since: number, pred: (r: Req) => boolean, minFollowing = 10): Req | undefined {
-  const after = byStart(reqs).filter((r) => r.t0 >= since);
+export function settledAfter(reqs: readonly Req[], since: number, pred: (r: Req) => boolean, minFollowing = 10, horizon = Infinity): Req | undefined {
+  // Only requests started before `horizon` count: a live caller passes "now − request
+  // timeout", before which every request has finished and is recorded. Without it, a run
+  // of answers recorded so far can hide requests still waiting for their timeout.
+  const after = byStart(reqs).filter((r) => r.t0 >= since && r.t0 < horizon);
   let start = -1;
   for (let i = after.length - 1; i >= 0; i--) {
     if (!pred(after[i]!)) break;

@@ -157,7 +157,7 @@ describe('churn under continuous traffic', () => {
         const last = inside.reqs('cip').at(-1);
         if (last?.kind !== 'ok') return undefined;
         sticky = last.endpoint!;
-        return settledAfter(inside.reqs('cip'), since, (r) => r.kind === 'ok' && r.endpoint === sticky, 15);
+        return settledAfter(inside.reqs('cip'), since, (r) => r.kind === 'ok' && r.endpoint === sticky, 15, inside.horizon('cip'));
       }));
     await pause();
     // Affinity must hold until it is switched off (a sync that drops the affinity state breaks it).

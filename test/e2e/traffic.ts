@@ -33,6 +33,7 @@ export class Traffic {
   /** Resolves once the generator sends (node starts slowly under load). */
   readonly started: Promise<void>;
   private stderr = '';
+  private readonly timeouts = new Map<string, number>();
 
   constructor(ns: string, streams: readonly Stream[], options: TrafficOptions = {}) {
     this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, GENERATOR], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -56,6 +57,7 @@ export class Traffic {
     });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; });
     this.child.stdin!.on('error', () => { /* generator gone */ });
+    for (const st of streams) this.timeouts.set(st.id, st.timeoutMs ?? 1000);
     const config = {
       streams: streams.map((s) => ({ intervalMs: 20, timeoutMs: 1000, ...s })),
       maxDurationMs: options.maxDurationMs ?? 300_000,
@@ -91,7 +93,12 @@ export class Traffic {
 
   /** Waits until every request of `id` from some point after `since` on satisfies `pred` (see settledAfter). */
   async settled(id: string, since: number, pred: (r: Req) => boolean, what: string, timeoutMs = 10_000, minFollowing = 10): Promise<Req> {
-    return this.until(id, what, timeoutMs, () => settledAfter(this.reqs(id), since, pred, minFollowing));
+    return this.until(id, what, timeoutMs, () => settledAfter(this.reqs(id), since, pred, minFollowing, this.horizon(id)));
+  }
+
+  /** Requests of `id` started before this have all finished (and are recorded). */
+  horizon(id: string): number {
+    return Date.now() - (this.timeouts.get(id) ?? 1000) - 100;
   }
 
   /** Waits until `check` (over what has been recorded so far) returns a request. */
