@@ -107,9 +107,9 @@ describe('chaos under continuous traffic', () => {
     await w!.nft(['flush', 'ruleset']);
     let repaired: Req | undefined;
     try {
-      // From a second before the flush: connections in flight when the rules vanish fail
-      // too (their NAT hooks are gone), and the repair is only done after the last failure.
-      repaired = await t.settled('stable', flushedAt - 1000, (r) => r.kind === 'ok', 'stable answers again', 45_000, 25);
+      // Requests started after the flush only (connections already in flight when the
+      // rules vanish fail as well — their NAT hooks are gone — and count as failed below).
+      repaired = await t.settled('stable', flushedAt, (r) => r.kind === 'ok', 'stable answers again', 45_000, 25);
     } finally {
       const reqs = await t.stop();
       const out = longestOutage(reqs.filter((r) => r.id === 'stable'));
