@@ -39,8 +39,13 @@ export function proxyCommand(kind: ProxyKind, flags: ProxyFlags): string[] {
     '--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=0', '--conntrack-tcp-timeout-close-wait=0',
     ...(flags.extra ?? []),
   ];
-  // KPX_E2E_KPX: another build's bin/kpx.js (e.g. a branch checked out elsewhere).
-  if (kind === 'kpx') return [process.execPath, process.env['KPX_E2E_KPX'] ?? join(ROOT, 'bin', 'kpx.js'), 'run', ...common];
+  if (kind === 'kpx') {
+    // KPX_E2E_KPX: another build's bin/kpx.js (e.g. a branch checked out elsewhere).
+    const bin = process.env['KPX_E2E_KPX'] ?? join(ROOT, 'bin', 'kpx.js');
+    const built = join(dirname(bin), '..', 'dist', 'cli', 'main.js');
+    if (!existsSync(built)) throw new Error(`${bin} runs ${built}, which does not exist: npm run build first`);
+    return [process.execPath, bin, 'run', ...common];
+  }
   const bin = join(ROOT, '.cache', 'bin', 'kube-proxy');
   if (!existsSync(bin)) throw new Error(`KPX_E2E_PROXY=upstream needs ${bin}: bash bench/upstream/build.sh`);
   return [bin, ...common, '--v=2'];
