@@ -3,12 +3,19 @@
 # (no controller-manager, no scheduler, no kubelet). For kpx's tests and for trying
 # `kpx render` against a real API server by hand.
 #
-#   cluster.sh up DIR [--no-watch-cache]  start (idempotent); prints DIR/kubeconfig
+#   cluster.sh up DIR [--no-watch-cache] [--listen-address IP]
+#                                         start (idempotent); prints DIR/kubeconfig
 #   cluster.sh down DIR                   stop both, remove etcd's data
 #   cluster.sh restart-apiserver DIR      stop and start kube-apiserver with the same flags
+#   cluster.sh stop-apiserver DIR         stop kube-apiserver only (etcd keeps running)
+#   cluster.sh start-apiserver DIR        start it again; returns when it is ready
 #   cluster.sh status DIR                 exit 0 when the API server answers /readyz
 #
 # Everything binds to 127.0.0.1 on free ports chosen at first start and kept in DIR/env.
+# --listen-address IP: kube-apiserver binds every address of its network namespace
+# instead (0.0.0.0), its certificate also names IP, and DIR/kubeconfig-listen points at
+# https://IP:PORT. Only for a control plane started inside a private namespace
+# (`ip netns exec NS cluster.sh up ...`, as test/e2e does); etcd stays on 127.0.0.1.
 # Auth: a bearer token (static token file, user in system:masters), RBAC authorization,
 # a CA and serving certificate made with openssl, a service-account signing key.
 # etcd's data lives in /dev/shm (it fsyncs every write; tmpfs keeps tests fast).
@@ -16,15 +23,18 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-usage() { sed -n '5,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 2 ] || usage
 cmd="$1"; dir="$2"; shift 2
 cli_watch_cache=true
-for arg in "$@"; do
-  case "$arg" in
+cli_listen_address=
+while [ $# -gt 0 ]; do
+  case "$1" in
     --no-watch-cache) cli_watch_cache=false ;;
+    --listen-address) [ $# -ge 2 ] || usage; cli_listen_address="$2"; shift ;;
     *) usage ;;
   esac
+  shift
 done
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
@@ -84,7 +94,7 @@ init_dir() {
     -keyout "$pki/apiserver.key" -out "$pki/apiserver.csr" 2>/dev/null
   printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' \
     'extendedKeyUsage=serverAuth' \
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc' > "$pki/apiserver.ext"
+    "subjectAltName=IP:127.0.0.1,${cli_listen_address:+IP:$cli_listen_address,}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc" > "$pki/apiserver.ext"
   openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
     -days 3650 -extfile "$pki/apiserver.ext" -out "$pki/apiserver.crt" 2>/dev/null
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
@@ -101,16 +111,22 @@ api_port=$api_port
 token=$token
 etcd_data=$etcd_data
 watch_cache=$cli_watch_cache
+listen_address=$cli_listen_address
 EOF
-  local ca_data
-  ca_data="$(base64 -w0 < "$pki/ca.crt")"
-  cat > "$dir/kubeconfig" <<EOF
+  write_kubeconfig "$dir/kubeconfig" 127.0.0.1
+  [ -z "$cli_listen_address" ] || write_kubeconfig "$dir/kubeconfig-listen" "$cli_listen_address"
+}
+
+write_kubeconfig() {
+  local out="$1" host="$2" ca_data
+  ca_data="$(base64 -w0 < "$dir/pki/ca.crt")"
+  cat > "$out" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
 - name: kpx-test
   cluster:
-    server: https://127.0.0.1:$api_port
+    server: https://$host:$api_port
     certificate-authority-data: $ca_data
 users:
 - name: kpx-admin
@@ -121,7 +137,7 @@ contexts:
   context: {cluster: kpx-test, user: kpx-admin}
 current-context: kpx-test
 EOF
-  chmod 600 "$dir/kubeconfig"
+  chmod 600 "$out"
 }
 
 start_etcd() {
@@ -146,11 +162,12 @@ start_etcd() {
 
 start_apiserver() {
   live_pid apiserver >/dev/null && return 0
-  local bin pki="$dir/pki"
+  local bin pki="$dir/pki" bind=127.0.0.1
+  [ -z "${listen_address:-}" ] || bind=0.0.0.0
   bin="$(bash "$here/build.sh")"
   nohup "$bin" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --bind-address "$bind" --advertise-address 127.0.0.1 --secure-port "$api_port" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --token-auth-file "$dir/tokens.csv" --authorization-mode RBAC \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
@@ -193,6 +210,10 @@ case "$cmd" in
     rm -f "$dir/env" ;;
   restart-apiserver)
     load_env; stop_one apiserver; start_apiserver; wait_ready ;;
+  stop-apiserver)
+    load_env; stop_one apiserver ;;
+  start-apiserver)
+    load_env; start_apiserver; wait_ready ;;
   status)
     load_env; ready ;;
   *) usage ;;

@@ -1,0 +1,191 @@
+/**
+ * One e2e world: private namespaces (topology.ts), a control plane in its own namespace
+ * (controlplane.ts), echo servers in the pod namespaces, and the proxy under test in the
+ * node namespace (proxy.ts) with an `nft` wrapper first on its PATH that fails on demand.
+ * The machine's own namespace is never touched. `dispose()` stops everything by pid and
+ * deletes the namespaces, also after a half-finished setup; `create()` first removes
+ * what a dead test process left (namespaces `kpxe-<pid>-…` whose pid is gone).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkPrerequisites, run } from '../kernel/harness.js';
+import { ControlPlane } from './controlplane.js';
+import { Writer } from './objects.js';
+import { proxyCommand, proxyKind, ProxyProcess, type ProxyKind } from './proxy.js';
+import { E2E, POD_HOSTS, namesFor, plan, podIP, type Names } from './topology.js';
+import { Traffic, type Stream, type TrafficOptions } from './traffic.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+const ECHO_SERVER = join(ROOT, 'test', 'kernel', 'echo-server.mjs');
+const LEFTOVER = /^kpxe-(\d+)-\d+-[a-z0-9]+$/;
+let instances = 0;
+
+async function must(cmd: string, args: readonly string[]): Promise<string> {
+  const r = await run(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+async function deleteNamespace(ns: string): Promise<void> {
+  const pids = await run('ip', ['netns', 'pids', ns]);
+  for (const pid of pids.stdout.split(/\s+/).filter((p) => p !== '').map(Number)) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  const r = await run('ip', ['netns', 'del', ns]);
+  if (r.code !== 0 && !/No such file/.test(r.stderr)) throw new Error(`ip netns del ${ns}: ${r.stderr}`);
+}
+
+async function cleanupLeftovers(): Promise<void> {
+  const out = await must('ip', ['netns', 'list']);
+  for (const ns of out.split('\n').map((l) => l.split(' ')[0] ?? '')) {
+    const m = LEFTOVER.exec(ns);
+    if (m && !alive(Number(m[1]))) await deleteNamespace(ns);
+  }
+}
+
+export class World {
+  readonly kind: ProxyKind = proxyKind();
+  readonly names: Names;
+  readonly dir: string;
+  readonly nftFailFlag: string;
+  readonly nftCallLog: string;
+  cp!: ControlPlane;
+  writer!: Writer;
+  proxy?: ProxyProcess;
+  private readonly created: string[] = [];
+  private readonly children: ChildProcess[] = [];
+  private readonly traffics: Traffic[] = [];
+  private proxyRuns = 0;
+  private realNft = '';
+
+  private constructor(readonly prefix: string) {
+    this.names = namesFor(prefix);
+    this.dir = join(ROOT, '.cache', 'e2e', prefix);
+    this.nftFailFlag = join(this.dir, 'nft-fail');
+    this.nftCallLog = join(this.dir, 'nft-calls.log');
+  }
+
+  static async create(): Promise<World> {
+    await checkPrerequisites();
+    await cleanupLeftovers();
+    const w = new World(`kpxe-${process.pid}-${instances++}`);
+    try {
+      await w.build();
+    } catch (err) {
+      await w.dispose();
+      throw err;
+    }
+    return w;
+  }
+
+  private async build(): Promise<void> {
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(join(this.dir, 'bin'), { recursive: true });
+    this.realNft = (await must('sh', ['-c', 'command -v nft'])).trim();
+    this.writeNftWrapper();
+    const p = plan(this.names);
+    for (const ns of p.namespaces) {
+      await must('ip', ['netns', 'add', ns]);
+      this.created.push(ns);
+    }
+    for (const phase of p.phases) {
+      await Promise.all(phase.map(({ ns, script }) => must('ip', ['netns', 'exec', ns, 'sh', '-ec', script.join('\n')])));
+    }
+    this.cp = await ControlPlane.start(this.names.cp, this.prefix);
+    this.writer = new Writer(this.cp.api);
+    await this.writer.setup();
+    await Promise.all(POD_HOSTS.map((h) => this.startEcho(this.names.pod(h), podIP(h))));
+  }
+
+  /** `nft` for the proxy: the real one, unless the flag file exists (then it fails like a kernel refusing the batch). */
+  private writeNftWrapper(): void {
+    const wrapper = join(this.dir, 'bin', 'nft');
+    writeFileSync(wrapper, [
+      '#!/bin/sh',
+      `echo "$(date +%s.%N) $*" >> '${this.nftCallLog}'`,
+      `if [ -e '${this.nftFailFlag}' ]; then echo "Error: injected failure (kpx e2e test)" >&2; exit 1; fi`,
+      `exec '${this.realNft}' "$@"`,
+      '',
+    ].join('\n'));
+    chmodSync(wrapper, 0o755);
+  }
+
+  /** Calls of the proxy's `nft` so far (one line each: epoch seconds, arguments). */
+  nftCalls(): string[] {
+    return existsSync(this.nftCallLog) ? readFileSync(this.nftCallLog, 'utf8').split('\n').filter((l) => l !== '') : [];
+  }
+
+  private startEcho(ns: string, ip: string): Promise<void> {
+    const specs = [{ ip, port: E2E.podPort, proto: 'tcp' }, { ip, port: E2E.podPort, proto: 'udp' }];
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ECHO_SERVER, JSON.stringify(specs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.push(child);
+    return new Promise((resolve, reject) => {
+      let err = '';
+      const t = setTimeout(() => reject(new Error(`echo server in ${ns} not ready: ${err}`)), 15_000);
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => { if (d.includes('ready')) { clearTimeout(t); resolve(); } });
+      child.on('exit', (code) => { clearTimeout(t); reject(new Error(`echo server in ${ns} exited ${code}: ${err}`)); });
+    });
+  }
+
+  /** Starts the proxy under test (kpx, or upstream kube-proxy with KPX_E2E_PROXY=upstream). */
+  startProxy(extra: readonly string[] = []): ProxyProcess {
+    if (this.proxy?.running) throw new Error('the proxy is already running');
+    const cmd = proxyCommand(this.kind, { kubeconfig: this.cp.nodeKubeconfig, extra });
+    const env = { ...process.env, PATH: `${join(this.dir, 'bin')}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+    this.proxy = new ProxyProcess(this.names.node, cmd, join(this.dir, `proxy-${++this.proxyRuns}.log`), env);
+    return this.proxy;
+  }
+
+  /** HTTP status of the proxy's /healthz (0 when nothing answers). */
+  async healthz(): Promise<number> {
+    const port = E2E.healthzAddress.split(':')[1]!;
+    const r = await run('ip', ['netns', 'exec', this.names.node, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}',
+      '--max-time', '2', `http://127.0.0.1:${port}/healthz`]);
+    return Number(r.stdout.trim()) || 0;
+  }
+
+  /** Polls /healthz until it answers `code`; returns when (epoch ms). */
+  async waitHealthz(code: number, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 0;
+    while (Date.now() < deadline) {
+      last = await this.healthz();
+      if (last === code) return Date.now();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`/healthz did not answer ${code} within ${timeoutMs} ms (last: ${last})\n${this.proxy?.tail() ?? ''}`);
+  }
+
+  /** `nft ARGS` in the node namespace (diagnostics and drift). */
+  nft(args: readonly string[]): Promise<string> {
+    return must('ip', ['netns', 'exec', this.names.node, this.realNft, ...args]);
+  }
+
+  /** Starts a traffic generator in the client pod (default) or the external host. */
+  traffic(streams: readonly Stream[], from: 'client' | 'ext' = 'client', options: TrafficOptions = {}): Traffic {
+    const t = new Traffic(from === 'client' ? this.names.client : this.names.ext, streams, options);
+    this.traffics.push(t);
+    return t;
+  }
+
+  async dispose(): Promise<void> {
+    const errors: string[] = [];
+    await Promise.all(this.traffics.map((t) => t.stop().catch(() => undefined)));
+    if (this.proxy?.running) await this.proxy.signal('SIGKILL');
+    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await this.cp?.stop().catch((err: unknown) => errors.push(String(err)));
+    for (const ns of [...this.created].reverse()) {
+      try { await deleteNamespace(ns); } catch (err) { errors.push(String(err)); }
+    }
+    if (!process.env['KPX_KEEP_CLUSTER']) rmSync(this.dir, { recursive: true, force: true });
+    if (errors.length > 0) throw new Error(`dispose: ${errors.join('\n')}`);
+  }
+}
