@@ -20,6 +20,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { LineCounter, parseAllDocuments } from 'yaml';
+import { quote } from './quote.js';
 
 /** One input text and the name it is reported under (a path, or `<stdin>`). */
 export interface ManifestSource {
@@ -221,7 +222,7 @@ export function selectNode(nodes: readonly V1Node[], nodeName?: string): NodeCho
     const given = names.length === 0 ? 'no Node objects were given' : `Nodes given: ${names.join(', ')}`;
     return {
       nodeName,
-      notes: [{ where: '--node-name', message: `no Node named "${nodeName}" (${given}); rendering without node IPs` }],
+      notes: [{ where: '--node-name', message: `no Node named ${quote(nodeName)} in the input (${given})` }],
     };
   }
   const only = nodes.length === 1 ? nodes[0] : undefined;
@@ -230,7 +231,7 @@ export function selectNode(nodes: readonly V1Node[], nodeName?: string): NodeCho
     return { node: only, nodeName: onlyName, notes: [] };
   }
   const why = nodes.length === 0 ? 'no Node objects were given' : `${nodes.length} Node objects were given`;
-  return { notes: [{ where: '--node-name', message: `not given and ${why}; rendering without node IPs` }] };
+  return { notes: [{ where: '--node-name', message: `not given and ${why}` }] };
 }
 
 /** Extensions a directory contributes. */

@@ -96,8 +96,12 @@ metadata: {name: p}
     expect(r.stdout).toContain('x/good');
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines).toContain('kpx: <stdin>:11: ignored 1 object of kind v1 Pod: kpx reads only Service, EndpointSlice and Node');
-    expect(lines.some((l) => /^kpx: skipped Service x\/bad: spec\.ports\[0\]\.port: /.test(l))).toBe(true);
+    expect(lines.some((l) => /^kpx: ignored Service x\/bad: spec\.ports\[0\]\.port: /.test(l))).toBe(true);
+    expect(lines.some((l) => /^kpx: skipped Service x\/bad: spec\.ports: no valid port/.test(l))).toBe(true);
     expect(lines.some((l) => l.startsWith('kpx: --node-name: no Node named "n1"'))).toBe(true);
+    // Fail closed, and said so: the nftables default `primary` falls back to loopback.
+    expect(lines).toContain('kpx: warning: no Node object named "n1" (a mistyped --node-name or --hostname-override?): NodePorts are served on loopback only (127.0.0.1, ::1), and the node IP is assumed to be loopback');
+    expect(r.stdout).not.toContain('0.0.0.0/0');
   });
 
   it('falls back to the host name, lower-cased, when no node name can be found', async () => {

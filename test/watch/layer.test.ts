@@ -109,11 +109,14 @@ test("kube-proxy's label selectors: other proxies' Services and headless slices 
   await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'other', '10.96.4.1', [{ name: 'p', port: 80 }], { 'service.kubernetes.io/service-proxy-name': 'someone-else' }) });
   await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'mine', '10.96.4.2', [{ name: 'p', port: 80 }]) });
   await c.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'mine-h', 'mine', [{ ip: '10.3.0.1' }], [{ name: 'p', port: 80 }], { labels: { 'service.kubernetes.io/headless': '' } }) });
+  // The slice of another proxy's Service carries its label (the slice controller copies it): filtered too.
+  await c.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'other-1', 'other', [{ ip: '10.3.0.9' }], [{ name: 'p', port: 80 }], { labels: { 'service.kubernetes.io/service-proxy-name': 'someone-else' } }) });
   await c.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'mine-1', 'mine', [{ ip: '10.3.0.2' }], [{ name: 'p', port: 80 }]) });
   await obs.until('mine with one endpoint', (x) => endpoints(x, `${NS}/mine:p`)?.length === 1);
   const names = (): string[] => [...layer.snapshot().services, ...layer.snapshot().endpointSlices].map((o) => o.metadata?.name ?? '');
   expect(names()).not.toContain('other');
   expect(names()).not.toContain('mine-h');
+  expect(names()).not.toContain('other-1');
 
   // Labelling a watched Service for another proxy makes it leave the selection.
   const mine = await c.core.readNamespacedService({ name: 'mine', namespace: NS });
