@@ -37,19 +37,19 @@ describe('main', () => {
 
   it('exits 2 on usage errors, pointing at the right help', async () => {
     expect(await run(['render', '--backend', 'nftables', '--bogus'])).toEqual({
-      code: 2, stdout: '', stderr: "kpx: unknown flag --bogus\nRun 'kpx render --help' for usage.\n",
+      code: 2, stdout: '', stderr: "kpx: unknown flag --bogus (run 'kpx render --help' for usage)\n",
     });
-    expect(await run(['bogus'])).toEqual({ code: 2, stdout: '', stderr: "kpx: unknown command \"bogus\"\nRun 'kpx --help' for usage.\n" });
+    expect(await run(['bogus'])).toEqual({ code: 2, stdout: '', stderr: "kpx: unknown command \"bogus\" (run 'kpx --help' for usage)\n" });
   });
 
-  it('exits 2 for what is not implemented yet', async () => {
+  it('exits 3 for what is not implemented yet', async () => {
     expect(await run(['diff', '-f', EXAMPLES])).toEqual({
-      code: 2, stdout: '', stderr: 'kpx: diff is not implemented yet\n',
+      code: 3, stdout: '', stderr: 'kpx: diff is not implemented yet\n',
     });
     // Without -f the live cluster is read; an unreadable kubeconfig is reported, exit 1.
     expect(await run(['render', '--backend', 'nftables', '--kubeconfig', '/nonexistent/kubeconfig', '--node-name', 'n'])).toMatchObject({ code: 1, stdout: '' });
     for (const cmd of ['diff', 'run', 'cleanup']) {
-      expect(await run([cmd])).toEqual({ code: 2, stdout: '', stderr: `kpx: ${cmd} is not implemented yet\n` });
+      expect(await run([cmd])).toEqual({ code: 3, stdout: '', stderr: `kpx: ${cmd} is not implemented yet\n` });
     }
   });
 
