@@ -1,6 +1,7 @@
 // One measurement for bench/manifests.mjs, in its own process:
 //   node bench/manifests-child.mjs read|render FILE
-// prints {"seconds", "maxRssMB", "objects"} as its last line.
+// prints {"seconds", "cpuSeconds", "maxRssMB", "objects"} as its last line (CPU time
+// includes start-up; on a shared machine it is the steadier figure).
 import { performance } from 'node:perf_hooks';
 
 const [step, file] = process.argv.slice(2);
@@ -22,4 +23,6 @@ if (step === 'read') {
   objects = bytes;
 }
 const seconds = (performance.now() - start) / 1000;
-console.log(JSON.stringify({ seconds, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), objects }));
+const cpu = process.cpuUsage();
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+console.log(JSON.stringify({ seconds, cpuSeconds, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), objects }));

@@ -101,9 +101,9 @@ try {
   for (const [format, file] of Object.entries(files)) {
     const mb = (statSync(file).size / 1e6).toFixed(1);
     const read = measure([reader, 'read', file]);
-    console.log(`manifests ${format} ${mb} MB, ${SERVICES} services: read ${read.seconds.toFixed(2)} s, peak RSS ${read.maxRssMB} MB (${read.objects} objects)`);
+    console.log(`manifests ${format} ${mb} MB, ${SERVICES} services: read ${read.seconds.toFixed(2)} s (CPU ${read.cpuSeconds.toFixed(2)} s), peak RSS ${read.maxRssMB} MB (${read.objects} objects)`);
     const render = measure([reader, 'render', file]);
-    console.log(`manifests ${format} ${mb} MB, ${SERVICES} services: kpx render ${render.seconds.toFixed(2)} s, peak RSS ${render.maxRssMB} MB`);
+    console.log(`manifests ${format} ${mb} MB, ${SERVICES} services: kpx render ${render.seconds.toFixed(2)} s (CPU ${render.cpuSeconds.toFixed(2)} s), peak RSS ${render.maxRssMB} MB`);
   }
 } finally {
   if (writeOnly === undefined) rmSync(dir, { recursive: true, force: true });

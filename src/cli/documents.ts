@@ -6,7 +6,8 @@
  *   parse is reported as JSON; other text falls back to YAML.
  * - YAML is split at its document markers (`---` / `...` at the start of a line, which
  *   YAML forbids inside content) and each document is parsed on its own with js-yaml
- *   (YAML 1.2 core schema; a duplicate key keeps the later value, as kubectl does), so
+ *   (YAML 1.2 core schema, as the `yaml` package kpx used before: no timestamps,
+ *   binaries or merge keys; a duplicate key keeps the later value, as kubectl does), so
  *   a broken document costs itself only and memory is one document's at a time. A
  *   document that is itself JSON (`{...}`) takes JSON.parse.
  * - Aliases are resolved by reference (no copies), so an alias bomb costs no memory;
@@ -14,7 +15,7 @@
  * Never throws: problems come back as notes with a `file:line` position.
  */
 import { extname } from 'node:path';
-import { load, type YAMLException } from 'js-yaml';
+import { CORE_SCHEMA, load, type YAMLException } from 'js-yaml';
 
 export interface ParsedDoc {
   readonly value: unknown;
@@ -59,7 +60,7 @@ export function parseDocuments(name: string, text: string, notes: DocNote[]): Pa
       }
     }
     try {
-      out.push({ value: load(chunk.text, { json: true, filename: name }), where });
+      out.push({ value: load(chunk.text, { schema: CORE_SCHEMA, json: true, filename: name }), where });
     } catch (err) {
       const mark = (err as Partial<YAMLException>).mark;
       const errLine = typeof mark?.line === 'number' ? chunk.line + mark.line : line;

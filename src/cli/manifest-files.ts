@@ -39,7 +39,14 @@ export async function readManifestSources(
     }
     let isDir: boolean;
     try {
-      isDir = (await stat(path)).isDirectory();
+      const st = await stat(path);
+      // A device (/dev/zero, /dev/urandom) never ends: reading it would hang and then
+      // exhaust memory. Files and pipes (/dev/stdin) are read.
+      if (st.isCharacterDevice() || st.isBlockDevice() || st.isSocket()) {
+        notes.push({ where: path, message: 'cannot read: not a file, directory or pipe' });
+        continue;
+      }
+      isDir = st.isDirectory();
     } catch (err) {
       notes.push({ where: path, message: `cannot read: ${errorText(err)}` });
       continue;

@@ -10,12 +10,12 @@
  * be tied to a Service or read at all is skipped.
  */
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import { specialIPKind, type ParsedIP } from './ip.js';
+import { endpointString, specialIPKind, type ParsedIP } from './ip.js';
 import { HEADLESS_LABEL, SERVICE_NAME_LABEL, SERVICE_PROXY_NAME_LABEL } from './labels.js';
 import type { IPFamily, Problem, Protocol } from './types.js';
 import { Checker, objectName, show } from './validate.js';
 
-export { SERVICE_NAME_LABEL, HEADLESS_LABEL };
+export { SERVICE_NAME_LABEL, HEADLESS_LABEL, endpointString };
 
 /** An endpoint before it is tied to a port. */
 export interface SliceEndpoint {
@@ -145,11 +145,6 @@ export function parseEndpointSlice(s: V1EndpointSlice): SliceParse {
 
   if (!c.ok || !namespace || !name) return { problems: c.problems };
   return { slice: { namespace, name, serviceName, family, ports, endpoints }, problems: c.problems };
-}
-
-/** `ip:port`, IPv6 as `[ip]:port` — kube-proxy's endpoint string. */
-export function endpointString(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 function rank(e: SliceEndpoint): number {

@@ -170,6 +170,14 @@ export function cidrContains(cidr: ParsedCIDR, ip: ParsedIP): boolean {
   return true;
 }
 
+/**
+ * `ip:port`, IPv6 as `[ip]:port` (Go's net.JoinHostPort): kube-proxy's endpoint string,
+ * the one helper every part of kpx prints and hashes endpoints with.
+ */
+export function endpointString(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 /** The host CIDR of an address: /32 or /128. */
 export function hostCIDR(ip: ParsedIP): string {
   return `${ip.text}/${ip.family === 'ipv4' ? 32 : 128}`;

@@ -75,6 +75,12 @@ describe('input that used to crash or hang', () => {
     expect(expectCleanLines(r.stderr).at(-1)).toMatch(new RegExp(`^kpx: --out ${out}: cannot create /(proc|sys)/kpx-no-such-dir: `));
   }, 10_000);
 
+  it('-f /dev/zero: refused at once instead of reading forever', async () => {
+    const r = await run([...RENDER, '-f', '/dev/zero']);
+    expect(r.code).toBe(1);
+    expect(expectCleanLines(r.stderr)[0]).toBe('kpx: /dev/zero: cannot read: not a file, directory or pipe');
+  }, 10_000);
+
   it('explain with a zone-link IPv6 literal: a usage error naming the flag', async () => {
     const r = await run(['explain', '-f', EXAMPLES, '--node-name', 'node-a', '--src', 'fe80::1%eth0', '--dst', 'fd00::1', '--dport', '80']);
     expect(r.code).toBe(2);
