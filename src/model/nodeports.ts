@@ -106,6 +106,6 @@ export function missingNodeIPWarning(node: NodeInfo, values: readonly string[]):
     : `no Node object named "${node.name}" (a mistyped --node-name or --hostname-override?)`;
   const effect = usesPrimary
     ? 'NodePorts are served on loopback only (127.0.0.1, ::1), and the node IP is assumed to be loopback'
-    : 'the node IP is assumed to be loopback';
+    : 'the node IP is assumed to be loopback (NodePorts follow --nodeport-addresses, which does not depend on it)';
   return { kind: 'Node', object: node.name, path: '', message: `${why}: ${effect}`, effect: 'warning' };
 }
