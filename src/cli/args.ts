@@ -5,7 +5,9 @@
  * also take `--flag=true|false`. List flags are repeatable and, like kube-proxy's, also
  * split on commas (`--cluster-cidr 10.244.0.0/16,fd00:10:244::/56`). `--` ends flags.
  */
-import { isIP } from 'node:net';
+import { parseCIDR, parseIP } from '../model/index.js';
+import type { ParsedIP } from '../model/ip.js';
+import { escapeText, quote } from './quote.js';
 import { IPVS_SCHEDULERS } from '../render/ipvs/index.js';
 import type { IpvsScheduler } from '../render/ipvs/types.js';
 
@@ -22,7 +24,7 @@ export interface RenderArgs {
   readonly files: readonly string[];
   readonly nodeName?: string;
   readonly clusterCIDRs: readonly string[];
-  /** CIDRs and/or the word `primary`. Empty: the model's default (`primary`). */
+  /** CIDRs, `primary` or `all`. Empty: the backend's default (nftables `primary`, else `all`). */
   readonly nodePortAddresses: readonly string[];
   readonly serviceCIDRs: readonly string[];
   readonly masqueradeAll: boolean;
@@ -92,11 +94,11 @@ export function parseArgs(argv: readonly string[]): ParseResult {
   if (first === 'help') {
     const topic = rest[0];
     if (topic === undefined) return { ok: true, value: { command: 'help' } };
-    if (!isCommand(topic)) return { ok: false, error: `unknown command "${topic}"` };
+    if (!isCommand(topic)) return { ok: false, error: `unknown command ${quote(topic)}` };
     return { ok: true, value: { command: 'help', topic } };
   }
   if (!isCommand(first)) {
-    return { ok: false, error: first.startsWith('-') ? `unknown flag ${first}` : `unknown command "${first}"` };
+    return { ok: false, error: first.startsWith('-') ? `unknown flag ${escapeText(first)}` : `unknown command ${quote(first)}` };
   }
   if (first === 'render') return parseRender(rest);
   if (first === 'explain') return parseExplain(rest);
@@ -142,16 +144,16 @@ function parseExplain(argv: readonly string[]): ParseResult {
   const { out: _out, ...renderArgs } = base.value.args;
   const { src, dst, dport, proto = 'tcp', output = 'text' } = raw.strings;
   if (src === undefined || dst === undefined || dport === undefined) return fail('--src, --dst and --dport are required');
-  const srcFamily = isIP(src);
-  const dstFamily = isIP(dst);
-  if (srcFamily === 0) return fail(`--src: "${src}" is not an IP address`);
-  if (dstFamily === 0) return fail(`--dst: "${dst}" is not an IP address`);
-  if (srcFamily !== dstFamily) return fail(`--src ${src} and --dst ${dst} are of different IP families`);
-  if (!/^\d+$/.test(dport) || Number(dport) < 1 || Number(dport) > 65535) return fail(`--dport must be 1..65535, got "${dport}"`);
-  if (!(EXPLAIN_PROTOCOLS as readonly string[]).includes(proto)) return fail(`--proto must be one of ${EXPLAIN_PROTOCOLS.join(', ')}, got "${proto}"`);
-  if (output !== 'text' && output !== 'json') return fail(`--output must be text or json, got "${output}"`);
+  const srcIP = packetAddress('--src', src);
+  if (typeof srcIP === 'string') return fail(srcIP);
+  const dstIP = packetAddress('--dst', dst);
+  if (typeof dstIP === 'string') return fail(dstIP);
+  if (srcIP.family !== dstIP.family) return fail(`--src ${srcIP.text} and --dst ${dstIP.text} are of different IP families`);
+  if (!/^\d+$/.test(dport) || Number(dport) < 1 || Number(dport) > 65535) return fail(`--dport must be 1..65535, got ${quote(dport)}`);
+  if (!(EXPLAIN_PROTOCOLS as readonly string[]).includes(proto)) return fail(`--proto must be one of ${EXPLAIN_PROTOCOLS.join(', ')}, got ${quote(proto)}`);
+  if (output !== 'text' && output !== 'json') return fail(`--output must be text or json, got ${quote(output)}`);
   const args: ExplainArgs = {
-    ...renderArgs, src, dst, dport: Number(dport), proto: proto as ExplainArgs['proto'], output,
+    ...renderArgs, src: srcIP.text, dst: dstIP.text, dport: Number(dport), proto: proto as ExplainArgs['proto'], output,
   };
   return { ok: true, value: { command: 'explain', args } };
 }
@@ -162,20 +164,20 @@ function parseFlags(argv: readonly string[], flags: Readonly<Record<string, Flag
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--') {
-      if (i + 1 < argv.length) return fail(`unexpected argument "${argv[i + 1] ?? ''}"`);
+      if (i + 1 < argv.length) return fail(`unexpected argument ${quote(argv[i + 1] ?? '')}`);
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') return fail(`unexpected argument "${arg}"`);
+    if (!arg.startsWith('-') || arg === '-') return fail(`unexpected argument ${quote(arg)}`);
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
     const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
     const spec = flags[name];
-    if (spec === undefined) return fail(`unknown flag ${name}`);
+    if (spec === undefined) return fail(`unknown flag ${escapeText(name)}`);
 
     if (spec.kind === 'bool') {
       if (inline === undefined || inline === 'true') raw.bools[spec.key] = true;
       else if (inline === 'false') raw.bools[spec.key] = false;
-      else return fail(`${name} takes no value or =true|=false, got "${inline}"`);
+      else return fail(`${name} takes no value or =true|=false, got ${quote(inline)}`);
       continue;
     }
     let value = inline;
@@ -192,7 +194,7 @@ function parseFlags(argv: readonly string[], flags: Readonly<Record<string, Flag
       raw.strings[spec.key] = value;
     } else {
       const values = spec.commas === true ? value.split(',').map((v) => v.trim()) : [value];
-      if (values.some((v) => v === '')) return fail(`${name}: empty element in "${value}"`);
+      if (values.some((v) => v === '')) return fail(`${name}: empty element in ${quote(value)}`);
       (raw.lists[spec.key] ??= []).push(...values);
     }
   }
@@ -203,30 +205,30 @@ function buildRenderArgs(raw: Raw, fail: (e: string) => ParseResult): ParseResul
   const backend = raw.strings.backend;
   if (backend === undefined) return fail(`--backend is required (${BACKENDS.join('|')})`);
   if (!(BACKENDS as readonly string[]).includes(backend)) {
-    return fail(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`);
+    return fail(`--backend must be one of ${BACKENDS.join(', ')}, got ${quote(backend)}`);
   }
   const clusterCIDRs = raw.lists.clusterCIDRs ?? [];
   const serviceCIDRs = raw.lists.serviceCIDRs ?? [];
   const nodePortAddresses = raw.lists.nodePortAddresses ?? [];
   for (const [flag, list] of [['--cluster-cidr', clusterCIDRs], ['--service-cidr', serviceCIDRs]] as const) {
     const bad = list.find((c) => !isCIDR(c));
-    if (bad !== undefined) return fail(`${flag}: "${bad}" is not a CIDR`);
+    if (bad !== undefined) return fail(`${flag}: ${quote(bad)} is not a CIDR`);
   }
-  const badNP = nodePortAddresses.find((c) => c !== 'primary' && !isCIDR(c));
-  if (badNP !== undefined) return fail(`--nodeport-addresses: "${badNP}" is neither a CIDR nor "primary"`);
+  const badNP = nodePortAddresses.find((c) => c !== 'primary' && c !== 'all' && !isCIDR(c));
+  if (badNP !== undefined) return fail(`--nodeport-addresses: ${quote(badNP)} is not a CIDR, "primary" or "all"`);
 
   let masqueradeBit: number | undefined;
   const bitText = raw.strings.masqueradeBit;
   if (bitText !== undefined) {
     if (!/^\d+$/.test(bitText) || Number(bitText) > 31) {
-      return fail(`--masquerade-bit must be an integer 0..31, got "${bitText}"`);
+      return fail(`--masquerade-bit must be an integer 0..31, got ${quote(bitText)}`);
     }
     masqueradeBit = Number(bitText);
   }
 
   const scheduler = raw.strings.ipvsScheduler;
   if (scheduler !== undefined && !(IPVS_SCHEDULERS as readonly string[]).includes(scheduler)) {
-    return fail(`--ipvs-scheduler must be one of ${IPVS_SCHEDULERS.join(', ')}, got "${scheduler}"`);
+    return fail(`--ipvs-scheduler must be one of ${IPVS_SCHEDULERS.join(', ')}, got ${quote(scheduler)}`);
   }
 
   const args: RenderArgs = {
@@ -247,10 +249,19 @@ function buildRenderArgs(raw: Raw, fail: (e: string) => ParseResult): ParseResul
 
 /** `addr/prefix` with a valid address and a prefix length in range for its family. */
 export function isCIDR(s: string): boolean {
-  const slash = s.indexOf('/');
-  if (slash < 0) return false;
-  const family = isIP(s.slice(0, slash));
-  const prefix = s.slice(slash + 1);
-  if (family === 0 || !/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (family === 4 ? 32 : 128);
+  return parseCIDR(s) !== undefined;
+}
+
+/**
+ * A packet address for `explain`: an IPv4 or IPv6 address in canonical form, or the
+ * error message. A zone (`fe80::1%eth0`) names an interface, which rules never match:
+ * refused. An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) would be IPv4 to the model
+ * and IPv6 on the wire: refused with the address to use instead.
+ */
+function packetAddress(flag: string, value: string): ParsedIP | string {
+  if (value.includes('%')) return `${flag}: ${quote(value)}: an address with a zone is not supported; give it without the %zone`;
+  if (value.includes(':') && parseIP(value)?.family === 'ipv4') {
+    return `${flag}: ${quote(value)} is an IPv4-mapped IPv6 address; explain ${parseIP(value)!.text} (IPv4) instead`;
+  }
+  return parseIP(value) ?? `${flag}: ${quote(value)} is not an IP address`;
 }

@@ -11,7 +11,9 @@ import { renderNftables } from '../render/nftables/index.js';
 import { TraceInputError, UnknownRuleError, formatTrace, iptablesTracer, ipvsTracer, nftablesTracer, traceJson, type TraceInput, type Tracer } from '../trace/index.js';
 import type { Backend, ExplainArgs } from './args.js';
 import type { CliIO } from './output.js';
+import { EXIT } from './exit.js';
 import { loadState } from './pipeline.js';
+import { escapeText } from './quote.js';
 
 /** Backends with a tracer, in the order the conformance suite runs them. */
 export const TRACED_BACKENDS = ['nftables', 'iptables', 'ipvs'] as const satisfies readonly Backend[];
@@ -67,7 +69,7 @@ export function originFor(state: ProxyState, src: string, bound: readonly string
 export async function explainCommand(args: ExplainArgs, io: CliIO): Promise<number> {
   if (!isTraced(args.backend)) {
     io.stderr(`kpx: explain has no tracer for backend ${args.backend} yet (available: ${TRACED_BACKENDS.join(', ')})\n`);
-    return 2;
+    return EXIT.usage;
   }
   const loaded = await loadState(args, io, 'explaining');
   if (!loaded.ok) return loaded.code;
@@ -85,16 +87,16 @@ export async function explainCommand(args: ExplainArgs, io: CliIO): Promise<numb
     result = tracerFor[args.backend](state, args).trace(input);
   } catch (err) {
     if (err instanceof TraceInputError) {
-      io.stderr(`kpx: ${err.message}\n`);
-      return 2;
+      io.stderr(`kpx: ${escapeText(err.message)}\n`);
+      return EXIT.usage;
     }
     // A rule shape (or IPVS scheduler) the tracer does not model: say so, no stack.
     if (err instanceof UnknownRuleError) {
-      io.stderr(`kpx: cannot explain this ruleset: ${err.message}\n`);
-      return 1;
+      io.stderr(`kpx: cannot explain this ruleset: ${escapeText(err.message)}\n`);
+      return EXIT.input;
     }
     throw err;
   }
   io.stdout(args.output === 'json' ? `${JSON.stringify(traceJson(result), null, 2)}\n` : formatTrace(input, result));
-  return 0;
+  return EXIT.ok;
 }

@@ -1,37 +1,50 @@
 /** kpx command-line entry point; bin/kpx.js calls `main(process.argv.slice(2))`. */
-import { parseArgs } from './args.js';
+import { parseArgs, type Command } from './args.js';
+import { escapeText } from './quote.js';
+import { EXIT } from './exit.js';
 import { usageFor } from './usage.js';
 import { processIO, type CliIO } from './output.js';
 import { explainCommand } from './explain.js';
 import { renderCommand } from './render.js';
-import { runCommand } from './run.js';
+import { runCommand as proxyCommand } from './run.js';
 
-/** Runs one command and returns the exit code: 0 ok, 1 nothing could be read (run: could not start), 2 usage, 3 run: proxy mode not implemented yet. */
+/** Runs one command and returns the exit code (see exit.ts: 0 ok, 1 input/output error or run could not start, 2 usage, 3 not implemented). */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   if (argv.length === 0) {
     io.stderr(usageFor());
-    return 2;
+    return EXIT.usage;
   }
   const parsed = parseArgs(argv);
   if (!parsed.ok) {
     const help = parsed.topic !== undefined ? `kpx ${parsed.topic} --help` : 'kpx --help';
-    io.stderr(`kpx: ${parsed.error}\nRun '${help}' for usage.\n`);
-    return 2;
+    io.stderr(`kpx: ${parsed.error} (run '${help}' for usage)\n`);
+    return EXIT.usage;
   }
-  const cmd = parsed.value;
+  try {
+    return await dispatch(parsed.value, io);
+  } catch (err) {
+    // A bug, not the user's input: still one line (the stack with KPX_DEBUG=1).
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (process.env['KPX_DEBUG'] === '1') io.stderr(`kpx: internal error: ${e.stack ?? e.message}\n`);
+    else io.stderr(`kpx: internal error: ${escapeText(e.message.split('\n')[0] ?? '', 500)} (KPX_DEBUG=1 shows where)\n`);
+    return EXIT.input;
+  }
+}
+
+async function dispatch(cmd: Command, io: CliIO): Promise<number> {
   switch (cmd.command) {
     case 'help':
       io.stdout(usageFor(cmd.topic));
-      return 0;
+      return EXIT.ok;
     case 'render':
       return renderCommand(cmd.args, io);
     case 'explain':
       return explainCommand(cmd.args, io);
     case 'run':
-      return runCommand(cmd.argv, io);
+      return proxyCommand(cmd.argv, io);
     case 'diff':
     case 'cleanup':
       io.stderr(`kpx: ${cmd.command} is not implemented yet\n`);
-      return 2;
+      return EXIT.notImplemented;
   }
 }

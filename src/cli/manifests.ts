@@ -2,24 +2,27 @@
  * Manifests for `kpx render -f`: YAML/JSON files as `kubectl get -o yaml|json` prints
  * them, sorted into the model's snapshot.
  *
- * Parsing (`parseManifests`, `selectNode`) is pure; `readManifestSources` is the only
- * part that touches the file system.
+ * Parsing (`parseManifests`, `selectNode`) is pure; `readManifestSources`
+ * (manifest-files.ts) is the only part that touches the file system.
  *
- * - A file may hold several YAML documents (`---`); JSON is read as YAML (a subset),
- *   except `*.json` files, which are parsed with JSON.parse for exact error positions.
+ * - A file may hold several YAML documents (`---`) or JSON; see documents.ts for how
+ *   each is parsed (JSON.parse where the text is JSON, one document at a time).
  * - `kind: List` and typed lists (`ServiceList`, `EndpointSliceList`, ...) are
- *   flattened, nested lists too; items of a typed list without apiVersion/kind (as the
- *   raw API returns them) take them from the list. A top-level JSON/YAML array is a list.
+ *   flattened, nested lists too (at most MAX_LIST_DEPTH deep, each object visited once:
+ *   no input makes the walk recurse without bound or loop); items of a typed list
+ *   without apiVersion/kind (as the raw API returns them) take them from the list. A
+ *   top-level JSON/YAML array is a list.
  * - Service (v1), EndpointSlice (discovery.k8s.io/v1) and Node (v1) are kept; other
  *   kinds are counted and reported once per apiVersion/kind, then ignored.
  * - A namespaced object without metadata.namespace gets `default`, as kubectl does.
  * - The same object (kind + namespace/name) twice: the later one wins, with a note.
  * - A document that does not parse is reported and skipped; the rest of the file is kept.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { parseDocuments } from './documents.js';
+import { quote } from './quote.js';
+
+export { MANIFEST_EXTENSIONS, readManifestSources } from './manifest-files.js';
 
 /** One input text and the name it is reported under (a path, or `<stdin>`). */
 export interface ManifestSource {
@@ -68,9 +71,19 @@ export function parseManifests(sources: readonly ManifestSource[]): ManifestSet 
   const ignored = new Map<string, { count: number; first: string; reason: string }>();
   let objectsRead = 0;
 
+  // YAML aliases share objects: each is walked once, so no alias bomb multiplies the work.
+  const visited = new WeakSet<object>();
   const take = (obj: unknown, where: string, depth: number): void => {
     if (obj === null || obj === undefined) return; // empty document
+    if (typeof obj === 'object') {
+      if (visited.has(obj)) return;
+      visited.add(obj);
+    }
     if (Array.isArray(obj)) {
+      if (depth >= MAX_LIST_DEPTH) {
+        notes.push({ where, message: 'list nested too deeply; ignored' });
+        return;
+      }
       obj.forEach((item, i) => take(item, `${where}[${i}]`, depth + 1));
       return;
     }
@@ -137,7 +150,7 @@ export function parseManifests(sources: readonly ManifestSource[]): ManifestSet 
   };
 
   for (const source of sources) {
-    for (const doc of parseSource(source, notes)) take(doc.value, doc.where, 0);
+    for (const doc of parseDocuments(source.name, source.text, notes)) take(doc.value, doc.where, 0);
   }
   for (const [key, { count, first, reason }] of ignored) {
     const times = count === 1 ? '1 object' : `${count} objects`;
@@ -152,54 +165,6 @@ export function parseManifests(sources: readonly ManifestSource[]): ManifestSet 
     objectsRead,
     notes,
   };
-}
-
-interface ParsedDoc {
-  readonly value: unknown;
-  readonly where: string;
-}
-
-/** The documents of one source; broken ones are reported in `notes` and left out. */
-function parseSource(source: ManifestSource, notes: ManifestNote[]): ParsedDoc[] {
-  if (extname(source.name).toLowerCase() === '.json') {
-    try {
-      return [{ value: JSON.parse(source.text) as unknown, where: source.name }];
-    } catch (err) {
-      notes.push({ where: source.name, message: `not valid JSON: ${firstLine(err)}` });
-      return [];
-    }
-  }
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(source.text, { lineCounter, prettyErrors: true, uniqueKeys: false });
-  // parseAllDocuments returns an EmptyStream (not an array) for empty input.
-  if (!Array.isArray(docs)) return [];
-  const out: ParsedDoc[] = [];
-  for (const doc of docs) {
-    // The first node's line (doc.range starts at a leading `---` or comment).
-    const line = lineCounter.linePos(doc.contents?.range[0] ?? doc.range[0]).line;
-    const where = `${source.name}:${line}`;
-    const error = doc.errors[0];
-    if (error !== undefined) {
-      const at = error.linePos?.[0];
-      const errWhere = at !== undefined ? `${source.name}:${at.line}` : where;
-      // The position is in `where`; drop the message's own "at line L, column C:".
-      const message = firstLine(error).replace(/ at line \d+, column \d+:?$/, '');
-      notes.push({ where: errWhere, message: `not valid YAML; document skipped: ${message}` });
-      continue;
-    }
-    try {
-      out.push({ value: doc.toJS({ maxAliasCount: 1000 }) as unknown, where });
-    } catch (err) {
-      notes.push({ where, message: `document skipped: ${firstLine(err)}` });
-    }
-  }
-  return out;
-}
-
-function firstLine(err: unknown): string {
-  const m = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
-  const message = typeof m === 'string' ? m : String(err);
-  return message.split('\n')[0] ?? message;
 }
 
 export interface NodeChoice {
@@ -221,7 +186,7 @@ export function selectNode(nodes: readonly V1Node[], nodeName?: string): NodeCho
     const given = names.length === 0 ? 'no Node objects were given' : `Nodes given: ${names.join(', ')}`;
     return {
       nodeName,
-      notes: [{ where: '--node-name', message: `no Node named "${nodeName}" (${given}); rendering without node IPs` }],
+      notes: [{ where: '--node-name', message: `no Node named ${quote(nodeName)} in the input (${given})` }],
     };
   }
   const only = nodes.length === 1 ? nodes[0] : undefined;
@@ -230,85 +195,6 @@ export function selectNode(nodes: readonly V1Node[], nodeName?: string): NodeCho
     return { node: only, nodeName: onlyName, notes: [] };
   }
   const why = nodes.length === 0 ? 'no Node objects were given' : `${nodes.length} Node objects were given`;
-  return { notes: [{ where: '--node-name', message: `not given and ${why}; rendering without node IPs` }] };
+  return { notes: [{ where: '--node-name', message: `not given and ${why}` }] };
 }
 
-/** Extensions a directory contributes. */
-export const MANIFEST_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
-
-/**
- * Reads `-f` arguments: a file (any name), a directory (its *.yaml, *.yml, *.json files,
- * sorted by name, not recursing into subfolders, as `kubectl -f DIR` without -R), or `-`
- * for stdin. Unreadable paths are reported, not thrown.
- */
-export async function readManifestSources(
-  paths: readonly string[],
-  readStdin: () => Promise<string> = readProcessStdin,
-): Promise<{ sources: ManifestSource[]; notes: ManifestNote[] }> {
-  const sources: ManifestSource[] = [];
-  const notes: ManifestNote[] = [];
-  const readOne = async (path: string): Promise<void> => {
-    try {
-      sources.push({ name: path, text: await readFile(path, 'utf8') });
-    } catch (err) {
-      notes.push({ where: path, message: `cannot read: ${errorText(err)}` });
-    }
-  };
-  for (const path of paths) {
-    if (path === '-') {
-      try {
-        sources.push({ name: '<stdin>', text: await readStdin() });
-      } catch (err) {
-        notes.push({ where: '<stdin>', message: `cannot read: ${errorText(err)}` });
-      }
-      continue;
-    }
-    let isDir: boolean;
-    try {
-      isDir = (await stat(path)).isDirectory();
-    } catch (err) {
-      notes.push({ where: path, message: `cannot read: ${errorText(err)}` });
-      continue;
-    }
-    if (!isDir) {
-      await readOne(path);
-      continue;
-    }
-    let entries: string[];
-    try {
-      entries = await readdir(path);
-    } catch (err) {
-      notes.push({ where: path, message: `cannot read directory: ${errorText(err)}` });
-      continue;
-    }
-    const files = entries
-      .filter((e) => MANIFEST_EXTENSIONS.includes(extname(e).toLowerCase()))
-      .sort()
-      .map((e) => join(path, e));
-    const regular: string[] = [];
-    for (const file of files) {
-      try {
-        if ((await stat(file)).isFile()) regular.push(file);
-      } catch (err) {
-        notes.push({ where: file, message: `cannot read: ${errorText(err)}` });
-      }
-    }
-    if (regular.length === 0) notes.push({ where: path, message: 'directory has no *.yaml, *.yml or *.json files' });
-    for (const file of regular) await readOne(file);
-  }
-  return { sources, notes };
-}
-
-function errorText(err: unknown): string {
-  // Duck-typed: errors from node:fs may come from another realm (jest's vm modules).
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; message?: unknown };
-  if (e.code === 'ENOENT') return 'no such file or directory';
-  if (e.code === 'EACCES') return 'permission denied';
-  return firstLine(err);
-}
-
-async function readProcessStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}

@@ -4,7 +4,7 @@
  * `kpx render`, `kpx explain` and the conformance tests use it.
  */
 import { hostname } from 'node:os';
-import { buildProxyState, OptionsError, type BuildResult, type ProxyOptions, type ProxyState } from '../model/index.js';
+import { buildProxyState, defaultNodePortAddresses, OptionsError, type BuildResult, type ProxyOptions, type ProxyState } from '../model/index.js';
 import type { ClusterSnapshot } from '../model/snapshot.js';
 import { LiveReadError, readLiveSnapshot } from '../watch/index.js';
 import type { RenderArgs } from './args.js';
@@ -13,7 +13,7 @@ import { formatNote, formatProblem, type CliIO } from './output.js';
 
 /** The options of RenderArgs the model needs (explain and render share them). */
 export type StateArgs = Pick<
-  RenderArgs, 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs' | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig'
+  RenderArgs, 'backend' | 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs' | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig'
 >;
 
 export type LoadResult =
@@ -32,7 +32,8 @@ export async function loadState(args: StateArgs, io: CliIO, verb = 'rendering'):
     clusterCIDRs: args.clusterCIDRs,
     serviceCIDRs: args.serviceCIDRs,
     masqueradeAll: args.masqueradeAll,
-    ...(args.nodePortAddresses.length > 0 ? { nodePortAddresses: args.nodePortAddresses } : {}),
+    // kube-proxy's default differs per mode: nftables `primary`, iptables and IPVS `all`.
+    nodePortAddresses: args.nodePortAddresses.length > 0 ? args.nodePortAddresses : defaultNodePortAddresses(args.backend),
     ...(args.masqueradeBit !== undefined ? { masqueradeBit: args.masqueradeBit } : {}),
   };
   let built: BuildResult;
@@ -87,7 +88,6 @@ async function readLive(args: StateArgs, io: CliIO, verb: string): Promise<Input
   const nodeName = args.nodeName ?? defaultNodeName(io, verb);
   try {
     const snapshot = await readLiveSnapshot({ nodeName, ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}) });
-    if (snapshot.node === undefined) io.stderr(`kpx: no Node named "${nodeName}" in the cluster; rendering without node IPs\n`);
     return { ok: true, snapshot, nodeName };
   } catch (err) {
     if (err instanceof LiveReadError) {

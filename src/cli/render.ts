@@ -3,15 +3,16 @@
  * printed or written to --out (one file per tool). Effects stay here; the deciding is
  * done by the pure parts (src/model, src/render).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ProxyState } from '../model/index.js';
 import { renderNftables, toNftScript } from '../render/nftables/index.js';
 import { IPTABLES_OUT_FILES, renderIptablesFamilies, toIptablesOutput, toIptablesRestore } from '../render/iptables/index.js';
 import { ipvsFiles, renderIpvsFamilies, toIpvsOutput } from '../render/ipvs/index.js';
 import type { RenderArgs } from './args.js';
 import type { CliIO } from './output.js';
+import { EXIT } from './exit.js';
+import { OutDirError, writeOutDir } from './out-dir.js';
 import { loadState } from './pipeline.js';
+import { escapeText } from './quote.js';
 
 /** File written by `--out DIR` for the nftables backend. */
 export const NFTABLES_OUT_FILE = 'kube-proxy.nft';
@@ -43,13 +44,14 @@ export async function renderCommand(args: RenderArgs, io: CliIO): Promise<number
   const output = OUTPUTS[args.backend](loaded.state, args);
   if (args.out === undefined) {
     io.stdout(output.stdout);
-    return 0;
+    return EXIT.ok;
   }
-  await mkdir(args.out, { recursive: true });
-  for (const [name, text] of output.files) {
-    const file = join(args.out, name);
-    await writeFile(file, text);
-    io.stderr(`kpx: wrote ${file}\n`);
+  try {
+    for (const file of await writeOutDir(args.out, output.files)) io.stderr(`kpx: wrote ${escapeText(file)}\n`);
+  } catch (err) {
+    if (!(err instanceof OutDirError)) throw err;
+    io.stderr(`kpx: ${err.message}\n`);
+    return EXIT.input;
   }
-  return 0;
+  return EXIT.ok;
 }

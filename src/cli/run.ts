@@ -10,6 +10,7 @@ import { ProxyHealth } from '../observe/health.js';
 import { serveHealth, serveMetrics, type BindAddress, type RunningServer } from '../observe/http.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
+import { defaultNodePortAddresses } from '../model/index.js';
 import { KPX_TABLES } from '../render/nftables/index.js';
 import { setConntrackSysctls } from '../sync/conntrack.js';
 import { Controller } from '../sync/controller.js';
@@ -131,7 +132,8 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     await startServer('metrics', args.metrics, (a) => serveMetrics(a, registry), logger),
   ];
 
-  const nodePortAddresses = args.nodePortAddresses.flatMap((a) => (a === 'all' ? ['0.0.0.0/0', '::/0'] : [a]));
+  // CIDRs and the keywords `primary`/`all` go to the model as given; unset: the mode's default.
+  const nodePortAddresses = args.nodePortAddresses.length > 0 ? args.nodePortAddresses : defaultNodePortAddresses(args.proxyMode);
   // Reconnect to a returning API server within about a second (client-go's informers
   // back off exponentially, which leaves a node stale for many seconds after an outage).
   const supervision = { backoff: { ...DEFAULT_BACKOFF, initialMs: 500, maxMs: 1_000 } };
@@ -151,7 +153,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
       serviceCIDRs: args.serviceCIDRs,
       masqueradeAll: args.masqueradeAll,
       masqueradeBit: args.masqueradeBit,
-      ...(nodePortAddresses.length > 0 ? { nodePortAddresses } : {}),
+      nodePortAddresses,
     },
     localAddresses: () => localAddresses(),
     syncPeriodMs: args.syncPeriodMs,

@@ -1,5 +1,6 @@
 /** Help texts of kpx's commands (what `kpx help [command]` prints). */
 import type { CommandName } from './args.js';
+import { EXIT_CODES_HELP } from './exit.js';
 
 export const GLOBAL_USAGE = `Usage: kpx <command> [options]
 
@@ -11,7 +12,8 @@ Commands:
   cleanup   remove every rule kpx or kube-proxy created (not implemented yet)
 
 Run 'kpx <command> --help' for a command's options.
-`;
+
+${EXIT_CODES_HELP}`;
 
 export const RENDER_USAGE = `Usage: kpx render --backend nftables|iptables|ipvs [options]
 
@@ -32,8 +34,12 @@ kube-proxy options (repeatable ones also accept comma-separated values):
       --backend MODE         nftables, iptables or ipvs (required)
       --cluster-cidr CIDR    pod CIDR(s): the local-traffic detector. Without it,
                              there is no detector
-      --nodeport-addresses CIDR|primary
-                             where NodePorts are served (default: primary)
+      --nodeport-addresses CIDR|primary|all
+                             where NodePorts are served: local addresses in the
+                             CIDRs, the node's primary IP, or every local address.
+                             Default as kube-proxy: primary for nftables, all for
+                             iptables and ipvs. Without a Node object (or node IP),
+                             primary means loopback only (a warning says so)
       --service-cidr CIDR    service CIDR(s); unallocated IPs in them are dropped
                              (nftables)
       --masquerade-all       masquerade all traffic to cluster IPs
@@ -45,9 +51,8 @@ Output:
       --out DIR              write files into DIR instead of stdout
   -h, --help                 print this help
 
-Skipped objects are reported on stderr. Exit status: 0 on success (even with skipped
-objects), 1 if no object could be read, 2 on a usage error.
-`;
+Skipped objects are reported on stderr, one line each.
+${EXIT_CODES_HELP}`;
 
 export const EXPLAIN_USAGE = `Usage: kpx explain [render options] --src IP --dst IP --dport N [--proto tcp|udp|sctp]
 
@@ -74,8 +79,7 @@ Output:
                              "masquerade"}], "path": [...]}
   -h, --help                 print this help
 
-Exit status: 0 on success, 1 if no object could be read, 2 on a usage error.
-`;
+${EXIT_CODES_HELP}`;
 
 export const RUN_USAGE = `Usage: kpx run [kube-proxy flags]
 

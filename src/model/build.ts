@@ -4,6 +4,7 @@
  */
 import { endpointString, endpointsForPort, parseEndpointSlice, type ParsedSlice } from './endpointslice.js';
 import { cidrContains, hostCIDR, parseCIDR, parseIP, type ParsedCIDR } from './ip.js';
+import { missingNodeIPWarning, NODEPORT_PRIMARY, NodePortAddressError, nodeIP, planNodePorts, type NodePortPlan } from './nodeports.js';
 import { resolveConflicts } from './conflicts.js';
 import { parseNode, type NodeInfo } from './node.js';
 import { parseService, type ParsedService } from './service.js';
@@ -21,7 +22,7 @@ export class OptionsError extends Error {}
 interface FamilyOptions {
   readonly clusterCIDRs: readonly ParsedCIDR[];
   readonly serviceCIDRs: readonly ParsedCIDR[];
-  readonly nodePortCIDRs: readonly string[];
+  readonly nodePorts: NodePortPlan;
 }
 
 function parseCIDRList(flag: string, values: readonly string[] | undefined): ParsedCIDR[] {
@@ -30,38 +31,6 @@ function parseCIDRList(flag: string, values: readonly string[] | undefined): Par
     if (!c) throw new OptionsError(`${flag}: not a valid CIDR: ${JSON.stringify(v)}`);
     return c;
   });
-}
-
-/**
- * nodePortAddresses per family, as kube-proxy reads --nodeport-addresses: `primary`
- * means the node's primary IP; a family with no entry at all accepts every local address.
- */
-function nodePortCIDRs(values: readonly string[], node: NodeInfo, family: IPFamily, problems: Problem[]): string[] {
-  const out: string[] = [];
-  let mentioned = false;
-  for (const v of values) {
-    if (v === 'primary') {
-      mentioned = true;
-      const primary = node.ips[family][0];
-      if (primary !== undefined) {
-        const ip = parseIP(primary);
-        if (ip) out.push(hostCIDR(ip));
-      }
-      continue;
-    }
-    const c = parseCIDR(v);
-    if (!c) throw new OptionsError(`--nodeport-addresses: want a CIDR or "primary", got ${JSON.stringify(v)}`);
-    if (c.ip.family === family) { mentioned = true; out.push(c.text); }
-  }
-  if (!mentioned || (out.length === 0 && node.ips[family].length === 0)) {
-    // Worth a word only when the node has no address at all (a single-stack node has
-    // none of the other family, and that is normal).
-    if (mentioned && node.ips.ipv4.length === 0 && node.ips.ipv6.length === 0) {
-      problems.push({ kind: 'Node', object: node.name, path: 'status.addresses', message: `no ${family} node IP known: NodePorts accept every local ${family} address`, effect: 'ignored' });
-    }
-    return [family === 'ipv4' ? '0.0.0.0/0' : '::/0'];
-  }
-  return out;
 }
 
 function toEndpoint(h: Hinted): Endpoint {
@@ -79,8 +48,11 @@ export function servicePorts(svc: ParsedService, slices: readonly ParsedSlice[],
   const externalIPs = [...new Set(inFamily(svc.externalIPs).map((i) => i.text))];
   const loadBalancerIPs = [...new Set(inFamily(svc.loadBalancerIPs).map((i) => i.text))];
   const ranges = svc.loadBalancerSourceRanges.filter((r) => r.ip.family === family);
-  // kube-proxy admits the LB IP itself when a source range holds one of the node's IPs.
-  const nodeInRange = node.ips[family].some((ip) => { const p = parseIP(ip); return p !== undefined && ranges.some((r) => cidrContains(r, p)); });
+  // kube-proxy admits the LB IP itself when a source range holds the node IP it uses
+  // (iptables/nftables proxier: `cidr.Contains(proxier.nodeIP)`; the first Node address
+  // of the family, else loopback as detectNodeIPs assumes).
+  const primary = parseIP(nodeIP(node, family))!;
+  const nodeInRange = ranges.some((r) => cidrContains(r, primary));
   const firewallExtraSources = ranges.length > 0 && nodeInRange ? loadBalancerIPs.map((ip) => hostCIDR(parseIP(ip)!)) : [];
 
   return svc.ports.map((p): ServicePort => {
@@ -175,11 +147,23 @@ export function buildProxyState(snapshot: ClusterSnapshot, options: ProxyOptions
     slicesByService.set(key, list);
   }
 
+  const nodePortValues = options.nodePortAddresses ?? [NODEPORT_PRIMARY];
+  const nodePorts = (family: IPFamily): NodePortPlan => {
+    try {
+      return planNodePorts(nodePortValues, node, family, options.localAddresses);
+    } catch (err) {
+      if (err instanceof NodePortAddressError) throw new OptionsError(err.message);
+      throw err;
+    }
+  };
+  const warning = missingNodeIPWarning(node, nodePortValues);
+  if (warning) problems.push(warning);
+
   const familyState = (family: IPFamily): FamilyState => {
     const fo: FamilyOptions = {
       clusterCIDRs: clusterCIDRs.filter((c) => c.ip.family === family),
       serviceCIDRs: serviceCIDRs.filter((c) => c.ip.family === family),
-      nodePortCIDRs: nodePortCIDRs(options.nodePortAddresses ?? ['primary'], node, family, problems),
+      nodePorts: nodePorts(family),
     };
     const sorted = [...services.entries()]
       .flatMap(([key, svc]) => servicePorts(svc, slicesByService.get(key) ?? [], family, node))
@@ -189,7 +173,8 @@ export function buildProxyState(snapshot: ClusterSnapshot, options: ProxyOptions
     return {
       family,
       nodeIPs: node.ips[family],
-      nodePortAddresses: fo.nodePortCIDRs,
+      nodePortAddresses: fo.nodePorts.cidrs,
+      nodePortIPs: fo.nodePorts.ips,
       clusterCIDRs: fo.clusterCIDRs.map((c) => c.text),
       serviceCIDRs: fo.serviceCIDRs.map((c) => c.text),
       masqueradeAll: options.masqueradeAll ?? false,

@@ -6,6 +6,7 @@
  * validated at all. The first claimant in key order keeps the frontend; every later one
  * loses just that frontend (or, for its cluster IP, the whole port) and is reported.
  */
+import { endpointString } from './ip.js';
 import type { Problem, ServicePort } from './types.js';
 
 export function resolveConflicts(ports: readonly ServicePort[]): { ports: ServicePort[]; problems: Problem[] } {
@@ -27,7 +28,7 @@ export function resolveConflicts(ports: readonly ServicePort[]): { ports: Servic
   const out: ServicePort[] = [];
   for (const sp of ports) {
     const frontend = (ip: string): string => `${ip}|${sp.protocol}|${sp.port}`;
-    const what = (ip: string): string => `${sp.protocol} ${ip.includes(':') ? `[${ip}]` : ip}:${sp.port}`;
+    const what = (ip: string): string => `${sp.protocol} ${endpointString(ip, sp.port)}`;
     if (!claim(sp, frontend(sp.clusterIP), what(sp.clusterIP), 'spec.clusterIPs')) continue;
     const externalIPs = sp.externalIPs.filter((ip) => claim(sp, frontend(ip), what(ip), 'spec.externalIPs'));
     const loadBalancerIPs = sp.loadBalancerIPs.filter((ip) => claim(sp, frontend(ip), what(ip), 'status.loadBalancer.ingress'));

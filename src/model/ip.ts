@@ -1,7 +1,17 @@
 /**
- * IP address and CIDR parsing. Strict: anything a kernel tool might misread (leading
- * zeros, zones, embedded spaces) is rejected, and every accepted value is returned in
- * one canonical text form so renderers can print it as is.
+ * IP address and CIDR parsing. Every accepted value is returned in one canonical text
+ * form so renderers can print it as is; zones and embedded spaces are always rejected.
+ *
+ * Two strengths:
+ * - strict (`parseIP`, `parseCIDR`): for kpx's own options and packet addresses; an IPv4
+ *   octet with a leading zero is rejected (a kernel tool might read it as octal).
+ * - sloppy (`parseIPSloppy`, `parseCIDRSloppy`): for API object fields. The API server
+ *   validates IPs and CIDRs in Services, EndpointSlices and Nodes with k8s.io/utils/net
+ *   ParseIPSloppy/ParseCIDRSloppy (apimachinery `IsValidIPForLegacyField` /
+ *   `IsValidCIDRForLegacyField` while the StrictIPCIDRValidation gate is off, its
+ *   default), and kube-proxy parses them the same way: leading zeros are accepted and
+ *   read as decimal (`010.001.0.1` is 10.1.0.1). The canonical text kpx prints is
+ *   therefore never ambiguous.
  */
 import type { IPFamily } from './types.js';
 
@@ -19,12 +29,16 @@ export interface ParsedCIDR {
   readonly text: string;
 }
 
-function parseIPv4Bytes(s: string): number[] | undefined {
+const STRICT_OCTET = /^(0|[1-9][0-9]{0,2})$/;
+/** Go's sloppy parser reads any run of decimal digits (bounded here) as one octet. */
+const SLOPPY_OCTET = /^[0-9]{1,8}$/;
+
+function parseIPv4Bytes(s: string, sloppy: boolean): number[] | undefined {
   const parts = s.split('.');
   if (parts.length !== 4) return undefined;
   const out: number[] = [];
   for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    if (!(sloppy ? SLOPPY_OCTET : STRICT_OCTET).test(p)) return undefined;
     const n = Number(p);
     if (n > 255) return undefined;
     out.push(n);
@@ -32,8 +46,8 @@ function parseIPv4Bytes(s: string): number[] | undefined {
   return out;
 }
 
-function parseIPv6Bytes(s: string): number[] | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length > 45) return undefined;
+function parseIPv6Bytes(s: string, sloppy: boolean): number[] | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length > (sloppy ? 60 : 45)) return undefined;
   const halves = s.split('::');
   if (halves.length > 2) return undefined;
   const groups = (h: string): number[] | undefined => {
@@ -43,7 +57,7 @@ function parseIPv6Bytes(s: string): number[] | undefined {
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i] ?? '';
       if (i === parts.length - 1 && p.includes('.')) {
-        const v4 = parseIPv4Bytes(p);
+        const v4 = parseIPv4Bytes(p, sloppy);
         if (!v4) return undefined;
         out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
         continue;
@@ -86,11 +100,20 @@ function formatIPv6(bytes: readonly number[]): string {
   return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
 }
 
-/** Parses an IP address; undefined if it is not one. */
+/** Parses an IP address strictly; undefined if it is not one. */
 export function parseIP(s: string): ParsedIP | undefined {
+  return parseIPWith(s, false);
+}
+
+/** Parses an IP address as the API server and kube-proxy do (netutils.ParseIPSloppy). */
+export function parseIPSloppy(s: string): ParsedIP | undefined {
+  return parseIPWith(s, true);
+}
+
+function parseIPWith(s: string, sloppy: boolean): ParsedIP | undefined {
   if (typeof s !== 'string') return undefined;
   if (s.includes(':')) {
-    const bytes = parseIPv6Bytes(s);
+    const bytes = parseIPv6Bytes(s, sloppy);
     if (!bytes) return undefined;
     // An IPv4-mapped IPv6 address is treated as IPv4, as Go's net.ParseIP does.
     const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
@@ -100,18 +123,27 @@ export function parseIP(s: string): ParsedIP | undefined {
     }
     return { family: 'ipv6', bytes, text: formatIPv6(bytes) };
   }
-  const bytes = parseIPv4Bytes(s);
+  const bytes = parseIPv4Bytes(s, sloppy);
   return bytes ? { family: 'ipv4', bytes, text: bytes.join('.') } : undefined;
 }
 
-/** Parses `addr/prefix` (host bits are cleared). A bare address is not a CIDR. */
+/** Parses `addr/prefix` strictly (host bits are cleared). A bare address is not a CIDR. */
 export function parseCIDR(s: string): ParsedCIDR | undefined {
+  return parseCIDRWith(s, false);
+}
+
+/** Parses a CIDR as the API server and kube-proxy do (netutils.ParseCIDRSloppy). */
+export function parseCIDRSloppy(s: string): ParsedCIDR | undefined {
+  return parseCIDRWith(s, true);
+}
+
+function parseCIDRWith(s: string, sloppy: boolean): ParsedCIDR | undefined {
   if (typeof s !== 'string') return undefined;
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;
-  const ip = parseIP(s.slice(0, slash));
+  const ip = parseIPWith(s.slice(0, slash), sloppy);
   const prefixText = s.slice(slash + 1);
-  if (!ip || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return undefined;
+  if (!ip || !(sloppy ? SLOPPY_OCTET : STRICT_OCTET).test(prefixText)) return undefined;
   const prefix = Number(prefixText);
   const bits = ip.bytes.length * 8;
   if (prefix > bits) return undefined;
@@ -138,6 +170,14 @@ export function cidrContains(cidr: ParsedCIDR, ip: ParsedIP): boolean {
   return true;
 }
 
+/**
+ * `ip:port`, IPv6 as `[ip]:port` (Go's net.JoinHostPort): kube-proxy's endpoint string,
+ * the one helper every part of kpx prints and hashes endpoints with.
+ */
+export function endpointString(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 /** The host CIDR of an address: /32 or /128. */
 export function hostCIDR(ip: ParsedIP): string {
   return `${ip.text}/${ip.family === 'ipv4' ? 32 : 128}`;
@@ -154,4 +194,28 @@ export function compareIPs(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/** The loopback address of a family: what kube-proxy assumes as node IP when it knows none. */
+export const LOOPBACK: Readonly<Record<IPFamily, string>> = { ipv4: '127.0.0.1', ipv6: '::1' };
+
+/**
+ * Addresses the API server refuses as externalIPs and endpoint addresses
+ * (pkg/apis/core/validation ValidateNonSpecialIP / ValidateEndpointIP): unspecified,
+ * loopback (127/8, ::1), link-local unicast (169.254/16, fe80::/10) and link-local
+ * multicast (224.0.0.0/24, ff02::/16), the classes of Go's net.IP predicates.
+ */
+export function specialIPKind(ip: ParsedIP): string | undefined {
+  const b = ip.bytes;
+  if (b.every((x) => x === 0)) return 'unspecified';
+  if (ip.family === 'ipv4') {
+    if (b[0] === 127) return 'loopback';
+    if (b[0] === 169 && b[1] === 254) return 'link-local';
+    if (b[0] === 224 && b[1] === 0 && b[2] === 0) return 'link-local multicast';
+    return undefined;
+  }
+  if (b.slice(0, 15).every((x) => x === 0) && b[15] === 1) return 'loopback';
+  if (b[0] === 0xfe && ((b[1] ?? 0) & 0xc0) === 0x80) return 'link-local';
+  if (b[0] === 0xff && ((b[1] ?? 0) & 0x0f) === 0x02) return 'link-local multicast';
+  return undefined;
 }

@@ -1,14 +1,25 @@
 /**
  * A Service object → the family-independent facts kube-proxy uses, validated.
  * Returns undefined (with problems) for a Service that is skipped.
+ *
+ * Each rule names its upstream source: the API server's validation
+ * (k8s.io/kubernetes pkg/apis/core/validation/validation.go, "API") and what kube-proxy
+ * does with the field (pkg/proxy/servicechangetracker.go, serviceport.go, "proxy").
+ * kpx accepts everything the API server accepts. What it refuses costs the least it
+ * can: a bad value is left out ("ignored"); the Service is skipped only when nothing
+ * sensible is left (no name, no cluster IP, no port) or leaving a value out would open
+ * more than the Service asked for (a source range).
  */
 import type { V1Service } from '@kubernetes/client-node';
-import type { ParsedCIDR, ParsedIP } from './ip.js';
+import { specialIPKind, type ParsedCIDR, type ParsedIP } from './ip.js';
+import { SERVICE_PROXY_NAME_LABEL } from './labels.js';
 import type { Problem, Protocol } from './types.js';
-import { Checker, objectName } from './validate.js';
+import { Checker, objectName, show } from './validate.js';
 
-export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+export { SERVICE_PROXY_NAME_LABEL };
+/** API defaulting (pkg/apis/core/v1/defaults.go) of sessionAffinityConfig.clientIP.timeoutSeconds. */
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
+/** API: validateClientIPAffinityConfig, core.MaxClientIPServiceAffinitySeconds. */
 const MAX_AFFINITY_TIMEOUT_SECONDS = 86400;
 
 export interface ParsedServicePort {
@@ -44,93 +55,164 @@ function notProxied(svc: V1Service, message: string): ServiceParse {
   };
 }
 
+const absent = (v: unknown): boolean => v === undefined || v === null || v === '';
+
+/** spec.ports: each bad port is left out; duplicates of a (name, protocol) pair too. */
+function parsePorts(c: Checker, raw: unknown, allocatesNodePorts: boolean): ParsedServicePort[] {
+  const ports: ParsedServicePort[] = [];
+  const seen = new Set<string>();
+  (c.array('spec.ports', raw) ?? []).forEach((item, i) => {
+    const p = (item ?? {}) as Record<string, unknown>;
+    const path = `spec.ports[${i}]`;
+    // API: ValidateServicePort → ValidateDNS1123Label(name) (required when >1 port).
+    const name = absent(p['name']) ? '' : c.dnsLabel(`${path}.name`, p['name'], 'ignore');
+    // API: supportedPortProtocols; absent is defaulted to TCP.
+    const protocol = c.protocol(`${path}.protocol`, p['protocol'], 'ignore');
+    // API: ValidatePortNum (1-65535).
+    const port = c.port(`${path}.port`, p['port'], 'ignore');
+    // API: nodePort is 0 (unallocated) or ValidatePortNum, and only for NodePort and
+    // LoadBalancer types; kube-proxy programs any non-zero one, kpx only those types'.
+    let nodePort: number | undefined;
+    if (allocatesNodePorts && !absent(p['nodePort']) && p['nodePort'] !== 0) {
+      nodePort = c.port(`${path}.nodePort`, p['nodePort'], 'ignore');
+    }
+    if (name === undefined || !protocol || !port) return;
+    // API: port names are unique; proxy: one ServicePortName per (name, protocol).
+    const id = `${name}/${protocol}`;
+    if (seen.has(id)) { c.ignore(`${path}.name`, `duplicate port name ${show(name)} for ${protocol}: port ignored`); return; }
+    seen.add(id);
+    ports.push(nodePort === undefined ? { name, protocol, port } : { name, protocol, port, nodePort });
+  });
+  return ports;
+}
+
+/** spec.clusterIPs (spec.clusterIP when absent): one per family; a bad one costs its family. */
+function parseClusterIPs(c: Checker, raw: readonly unknown[]): ParsedIP[] {
+  const clusterIPs: ParsedIP[] = [];
+  // API: validateClusterIPs: each IsValidIPForLegacyField (sloppy), at most one per family.
+  // proxy: GetClusterIPByFamily takes the first of each family.
+  raw.forEach((v, i) => {
+    const ip = c.ip(`spec.clusterIPs[${i}]`, v, 'ignore');
+    if (!ip) return;
+    if (clusterIPs.some((o) => o.family === ip.family)) c.ignore(`spec.clusterIPs[${i}]`, `a second ${ip.family} cluster IP: ignored`);
+    else clusterIPs.push(ip);
+  });
+  if (clusterIPs.length === 0) c.fail('spec.clusterIPs', 'no valid cluster IP');
+  return clusterIPs;
+}
+
+/** spec.externalIPs: a bad one is left out. */
+function parseExternalIPs(c: Checker, raw: unknown): ParsedIP[] {
+  const out: ParsedIP[] = [];
+  c.array('spec.externalIPs', raw)?.forEach((v, i) => {
+    const path = `spec.externalIPs[${i}]`;
+    // API: IsValidIPForLegacyField + ValidateNonSpecialIP. proxy: MapIPsByIPFamily skips
+    // what does not parse. kpx also leaves out special addresses (never routable to a
+    // Service, and 127.0.0.1:80 would capture the node's own loopback traffic).
+    const ip = c.ip(path, v, 'ignore');
+    if (!ip) return;
+    const special = specialIPKind(ip);
+    if (special !== undefined) c.ignore(path, `${ip.text} is a ${special} address: ignored`);
+    else out.push(ip);
+  });
+  return out;
+}
+
+/**
+ * status.loadBalancer.ingress, for any Service type that has it (proxy: newBaseServiceInfo
+ * reads it regardless of type). proxy: only ingress with an IP and ipMode unset or VIP
+ * (IsVIPMode); ipMode Proxy means the load balancer delivers to the node, not the VIP.
+ */
+function parseIngress(c: Checker, raw: unknown): ParsedIP[] {
+  const out: ParsedIP[] = [];
+  c.array('status.loadBalancer.ingress', raw)?.forEach((item, i) => {
+    const ing = (item ?? {}) as Record<string, unknown>;
+    if (absent(ing['ip'])) return; // hostname-only ingress: nothing to program
+    // API: ValidateLoadBalancerStatus: IsValidIPForLegacyField; ipMode VIP or Proxy.
+    const ip = c.ip(`status.loadBalancer.ingress[${i}].ip`, ing['ip'], 'ignore');
+    const mode = ing['ipMode'];
+    if (ip && (mode === undefined || mode === null || mode === 'VIP')) out.push(ip);
+  });
+  return out;
+}
+
+/** API: externalTrafficPolicy / internalTrafficPolicy are Cluster or Local. proxy: only `Local` is Local. */
+function policyLocal(c: Checker, path: string, v: unknown): boolean {
+  if (absent(v) || v === 'Cluster') return false;
+  if (v === 'Local') return true;
+  c.ignore(path, `must be Cluster or Local, got ${show(v)}: treated as Cluster, as kube-proxy does`);
+  return false;
+}
+
 export function parseService(svc: V1Service): ServiceParse {
   const c = new Checker('Service', objectName(svc.metadata));
   const meta = svc.metadata;
+  // API: ValidateObjectMeta → ValidateNamespaceName (DNS-1123 label).
   const namespace = c.dnsLabel('metadata.namespace', meta?.namespace ?? 'default');
+  // API: ValidateServiceName: DNS-1035 label, DNS-1123 label with
+  // RelaxedServiceNameValidation; kpx accepts the wider DNS-1123 label.
   const name = c.dnsLabel('metadata.name', meta?.name);
   if (!c.ok) return { problems: c.problems };
+  // proxy: the Service informer's selector !service.kubernetes.io/service-proxy-name.
   if (meta?.labels && SERVICE_PROXY_NAME_LABEL in meta.labels) {
     return notProxied(svc, `labelled ${SERVICE_PROXY_NAME_LABEL}: handled by another proxy`);
   }
   const spec = svc.spec ?? {};
+  // API: supportedServiceType; absent is defaulted to ClusterIP.
   const type = c.oneOf('spec.type', spec.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const, 'ClusterIP');
+  // proxy: ShouldSkipService: ExternalName, and no cluster IP ("" or "None").
   if (type === 'ExternalName') return notProxied(svc, 'ExternalName Service: nothing to proxy');
+  if (!type) return { problems: c.problems };
   const rawIPs = spec.clusterIPs && spec.clusterIPs.length > 0 ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
   if (rawIPs.length === 0 || rawIPs[0] === '' || rawIPs[0] === 'None') {
-    return c.ok ? notProxied(svc, 'no cluster IP (headless or not yet allocated): nothing to proxy') : { problems: c.problems };
+    return notProxied(svc, 'no cluster IP (headless or not yet allocated): nothing to proxy');
   }
-  const clusterIPs: ParsedIP[] = [];
-  c.array('spec.clusterIPs', rawIPs)?.forEach((v, i) => {
-    const ip = c.ip(`spec.clusterIPs[${i}]`, v);
-    if (!ip) return;
-    if (clusterIPs.some((o) => o.family === ip.family)) c.fail(`spec.clusterIPs[${i}]`, `a second ${ip.family} cluster IP`);
-    else clusterIPs.push(ip);
-  });
+  const clusterIPs = parseClusterIPs(c, c.array('spec.clusterIPs', rawIPs) ?? []);
 
-  const ports: ParsedServicePort[] = [];
-  const rawPorts = c.array('spec.ports', spec.ports) ?? [];
-  if (rawPorts.length === 0) c.fail('spec.ports', 'a Service needs at least one port');
-  const seen = new Set<string>();
-  rawPorts.forEach((raw, i) => {
-    const p = (raw ?? {}) as Record<string, unknown>;
-    const path = `spec.ports[${i}]`;
-    const portName = p['name'] === undefined || p['name'] === null || p['name'] === '' ? '' : c.dnsLabel(`${path}.name`, p['name']);
-    const protocol = c.protocol(`${path}.protocol`, p['protocol']);
-    const port = c.port(`${path}.port`, p['port']);
-    let nodePort: number | undefined;
-    if ((type === 'NodePort' || type === 'LoadBalancer') && p['nodePort'] !== undefined && p['nodePort'] !== null && p['nodePort'] !== 0) {
-      nodePort = c.port(`${path}.nodePort`, p['nodePort']);
-    }
-    if (portName === undefined || !protocol || !port) return;
-    const id = `${portName}/${protocol}`;
-    if (seen.has(id)) { c.fail(`${path}.name`, `duplicate port name ${JSON.stringify(portName)} for ${protocol}`); return; }
-    seen.add(id);
-    ports.push(nodePort === undefined ? { name: portName, protocol, port } : { name: portName, protocol, port, nodePort });
-  });
+  // API: at least one port for a Service with a cluster IP.
+  const ports = parsePorts(c, spec.ports, type === 'NodePort' || type === 'LoadBalancer');
+  if (ports.length === 0) c.fail('spec.ports', 'no valid port: a Service needs at least one');
 
-  const externalIPs: ParsedIP[] = [];
-  c.array('spec.externalIPs', spec.externalIPs)?.forEach((v, i) => {
-    const ip = c.ip(`spec.externalIPs[${i}]`, v);
-    if (ip) externalIPs.push(ip);
-  });
+  const externalIPs = parseExternalIPs(c, spec.externalIPs);
+  const loadBalancerIPs = parseIngress(c, svc.status?.loadBalancer?.ingress);
 
-  const loadBalancerIPs: ParsedIP[] = [];
-  if (type === 'LoadBalancer') {
-    c.array('status.loadBalancer.ingress', svc.status?.loadBalancer?.ingress)?.forEach((raw, i) => {
-      const ing = (raw ?? {}) as Record<string, unknown>;
-      if (ing['ip'] === undefined || ing['ip'] === '') return; // hostname-only ingress: nothing to program
-      const ip = c.ip(`status.loadBalancer.ingress[${i}].ip`, ing['ip']);
-      // ipMode Proxy: the load balancer delivers to the node, not to the VIP; kube-proxy leaves the VIP alone.
-      if (ip && ing['ipMode'] !== 'Proxy') loadBalancerIPs.push(ip);
-    });
-  }
-
+  // API: validateLoadBalancerSourceRanges (TrimSpace, IsValidCIDRForLegacyField); proxy:
+  // TrimSpace + MapCIDRsByIPFamily (ParseCIDRSloppy). An invalid range skips the Service
+  // (fail closed): kube-proxy would drop just that range, which can leave no range at
+  // all and so no firewall.
   const loadBalancerSourceRanges: ParsedCIDR[] = [];
   c.array('spec.loadBalancerSourceRanges', spec.loadBalancerSourceRanges)?.forEach((v, i) => {
-    // kube-proxy tolerates stray white space here, as users paste the ranges.
     const cidr = c.cidr(`spec.loadBalancerSourceRanges[${i}]`, v);
     if (cidr) loadBalancerSourceRanges.push(cidr);
   });
 
-  const etp = c.oneOf('spec.externalTrafficPolicy', spec.externalTrafficPolicy, ['Cluster', 'Local'] as const, 'Cluster');
-  const itp = c.oneOf('spec.internalTrafficPolicy', spec.internalTrafficPolicy, ['Cluster', 'Local'] as const, 'Cluster');
+  const externalLocal = policyLocal(c, 'spec.externalTrafficPolicy', spec.externalTrafficPolicy);
+  const internalPolicyLocal = policyLocal(c, 'spec.internalTrafficPolicy', spec.internalTrafficPolicy);
+  // apiservice.ExternallyAccessible: NodePort, LoadBalancer, or any type with externalIPs.
   const externallyAccessible = type === 'NodePort' || type === 'LoadBalancer' || externalIPs.length > 0;
 
+  // proxy: NeedsHealthCheck (LoadBalancer + Local); a zero or bad port means no health check.
   let healthCheckNodePort: number | undefined;
-  if (type === 'LoadBalancer' && etp === 'Local' && spec.healthCheckNodePort) {
-    healthCheckNodePort = c.port('spec.healthCheckNodePort', spec.healthCheckNodePort);
+  if (type === 'LoadBalancer' && externalLocal && !absent(spec.healthCheckNodePort) && spec.healthCheckNodePort !== 0) {
+    healthCheckNodePort = c.port('spec.healthCheckNodePort', spec.healthCheckNodePort, 'ignore');
   }
 
-  const affinity = c.oneOf('spec.sessionAffinity', spec.sessionAffinity, ['None', 'ClientIP'] as const, 'None');
+  // API: sessionAffinity None or ClientIP; proxy: affinity only for ClientIP.
+  const affinity = spec.sessionAffinity;
+  if (!absent(affinity) && affinity !== 'None' && affinity !== 'ClientIP') {
+    c.ignore('spec.sessionAffinity', `must be None or ClientIP, got ${show(affinity)}: treated as None, as kube-proxy does`);
+  }
   let affinityTimeoutSeconds: number | undefined;
   if (affinity === 'ClientIP') {
     const t = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS;
     if (typeof t === 'number' && Number.isInteger(t) && t >= 1 && t <= MAX_AFFINITY_TIMEOUT_SECONDS) affinityTimeoutSeconds = t;
-    else c.fail('spec.sessionAffinityConfig.clientIP.timeoutSeconds', `must be 1-${MAX_AFFINITY_TIMEOUT_SECONDS} seconds`);
+    else {
+      c.ignore('spec.sessionAffinityConfig.clientIP.timeoutSeconds', `must be 1-${MAX_AFFINITY_TIMEOUT_SECONDS} seconds, got ${show(t)}: the default ${DEFAULT_AFFINITY_TIMEOUT_SECONDS} is used`);
+      affinityTimeoutSeconds = DEFAULT_AFFINITY_TIMEOUT_SECONDS;
+    }
   }
 
-  if (!c.ok || !namespace || !name || !type) return { problems: c.problems };
+  if (!c.ok || !namespace || !name) return { problems: c.problems };
   const service: ParsedService = {
     namespace,
     name,
@@ -140,8 +222,8 @@ export function parseService(svc: V1Service): ServiceParse {
     externalIPs,
     loadBalancerIPs,
     loadBalancerSourceRanges,
-    externalPolicyLocal: etp === 'Local' && externallyAccessible,
-    internalPolicyLocal: itp === 'Local',
+    externalPolicyLocal: externalLocal && externallyAccessible,
+    internalPolicyLocal,
     ...(healthCheckNodePort !== undefined ? { healthCheckNodePort } : {}),
     ...(affinityTimeoutSeconds !== undefined ? { affinityTimeoutSeconds } : {}),
   };

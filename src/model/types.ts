@@ -57,7 +57,7 @@ export interface ServicePort {
   readonly nodePort?: number;
   /** spec.externalIPs of this family. */
   readonly externalIPs: readonly string[];
-  /** status.loadBalancer.ingress[].ip of this family (ipMode Proxy excluded). */
+  /** status.loadBalancer.ingress[].ip of this family, any Service type (ipMode unset or VIP only). */
   readonly loadBalancerIPs: readonly string[];
   /**
    * spec.loadBalancerSourceRanges of this family, normalised CIDRs. Empty: no firewall.
@@ -66,8 +66,9 @@ export interface ServicePort {
   readonly loadBalancerSourceRanges: readonly string[];
   /**
    * Sources allowed through the firewall beyond loadBalancerSourceRanges: kube-proxy
-   * also admits the LB IP itself when a source range contains one of the node's IPs
-   * (traffic hairpinned by the node). Empty when there is no firewall.
+   * also admits the LB IP itself when a source range contains the node IP it uses (the
+   * Node's first address of this family, else loopback; traffic hairpinned by the
+   * node). Empty when there is no firewall.
    */
   readonly firewallExtraSources: readonly string[];
   readonly externalPolicyLocal: boolean;
@@ -102,10 +103,15 @@ export interface FamilyState {
   /** This node's addresses of this family, from its Node object (InternalIP first). */
   readonly nodeIPs: readonly string[];
   /**
-   * Destinations on which NodePorts are served, as CIDRs (a node IP as /32 or /128).
-   * Rules also require the destination to be a local address.
+   * Destinations on which NodePorts are served, as CIDRs: the zero CIDR (`0.0.0.0/0`,
+   * `::/0`) for every local address; with ProxyOptions.localAddresses, the host CIDRs
+   * (/32, /128) of `nodePortIPs` (empty when no local address qualifies: no NodePort is
+   * served); in a dry run, the --nodeport-addresses CIDRs (`primary` as the node IP's
+   * host CIDR). Rules also require the destination to be a local address.
    */
   readonly nodePortAddresses: readonly string[];
+  /** The local addresses NodePorts are served on (every local address for the zero CIDR). */
+  readonly nodePortIPs: readonly string[];
   /** Local-traffic detector: pod CIDRs. Empty means no detector. */
   readonly clusterCIDRs: readonly string[];
   /** --service-cidr: unallocated IPs in these ranges are dropped. */
@@ -136,27 +142,34 @@ export interface Problem {
   /**
    * skipped: the whole object was invalid and left out; ignored: one value was left out;
    * not-proxied: a valid object kube-proxy also leaves alone (ExternalName, headless,
-   * another proxy's Service).
+   * another proxy's Service); warning: nothing is invalid, but the outcome is not what
+   * the operator likely meant (the Node to render for is missing).
    */
-  readonly effect: 'skipped' | 'ignored' | 'not-proxied';
+  readonly effect: 'skipped' | 'ignored' | 'not-proxied' | 'warning';
 }
 
 /** Options a node's proxy is started with (kube-proxy's flags of the same meaning). */
 export interface ProxyOptions {
   readonly nodeName: string;
   readonly clusterCIDRs?: readonly string[];
-  /** CIDRs or the word `primary` (the default): the node's primary IP per family. */
+  /**
+   * kube-proxy's --nodeport-addresses: CIDRs, `primary` (the node's primary IP per
+   * family, from its Node object) or `all` (every local address). Absent: `primary`.
+   * Defaults differ per proxy mode upstream; the caller picks them with
+   * `defaultNodePortAddresses(backend)` (nftables `primary`, iptables and IPVS `all`).
+   */
   readonly nodePortAddresses?: readonly string[];
+  /**
+   * The IP addresses of the interfaces of the network namespace kpx runs in (the
+   * controller passes os.networkInterfaces(), loopback included). NodePorts are served
+   * on those inside nodePortAddresses. Absent (a dry run from manifests): the Node
+   * object's addresses plus loopback stand in for them.
+   */
+  readonly localAddresses?: readonly string[];
   readonly serviceCIDRs?: readonly string[];
   readonly masqueradeAll?: boolean;
   /** Bit number of the masquerade mark; default 14 (0x4000). */
   readonly masqueradeBit?: number;
-  /**
-   * This node's local addresses (the interfaces of the namespace kpx runs in), on which
-   * NodePorts are served after filtering by nodePortAddresses, as upstream does.
-   * Absent: the Node object's addresses (e.g. `kpx render`).
-   */
-  readonly localAddresses?: readonly string[];
 }
 
 /** The model's result: the state plus every problem found on the way. */

@@ -102,9 +102,18 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
   };
 }
 
-/** Counts invalid objects; not-proxied ones (ExternalName, headless) are not errors. */
+/**
+ * Counts invalid objects, once each however many problems one has: an object with any
+ * `skipped` problem counts as skipped, otherwise as ignored (partly used). Not-proxied
+ * objects (ExternalName, headless) and warnings are not invalid objects.
+ */
 export function recordProblems(metrics: Metrics, problems: readonly Problem[]): void {
+  const effects = new Map<string, { kind: Problem['kind']; effect: 'skipped' | 'ignored' }>();
   for (const p of problems) {
-    if (p.effect !== 'not-proxied') metrics.invalidObjects.inc({ kind: p.kind, effect: p.effect });
+    if (p.effect !== 'skipped' && p.effect !== 'ignored') continue;
+    const id = `${p.kind}\u0000${p.object}`;
+    const prev = effects.get(id);
+    if (prev === undefined || (prev.effect === 'ignored' && p.effect === 'skipped')) effects.set(id, { kind: p.kind, effect: p.effect });
   }
+  for (const { kind, effect } of effects.values()) metrics.invalidObjects.inc({ kind, effect });
 }

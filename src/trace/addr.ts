@@ -37,7 +37,5 @@ export function isLocal(addr: string, localAddresses: ReadonlySet<string>): bool
   return localAddresses.has(ip.text) || LOOPBACK.some((c) => c !== undefined && cidrContains(c, ip));
 }
 
-/** `ip:port`, IPv6 `[ip]:port`. */
-export function hostPort(addr: string, port: number): string {
-  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
+/** `ip:port`, IPv6 `[ip]:port`: the model's one endpoint-string helper. */
+export { endpointString as hostPort } from '../model/ip.js';

@@ -8,6 +8,7 @@
  * informer has listed once, so nothing is programmed from a partial view.
  */
 import type { KubeConfig, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { SERVICE_NAME_LABEL } from '../model/labels.js';
 import type { ClusterSnapshot } from '../model/snapshot.js';
 import type { ClusterView } from '../sync/types.js';
 import type { Clock } from './clock.js';
@@ -17,8 +18,8 @@ import { endpointSliceSource, nodeSource, serviceSource } from './sources.js';
 import { DEFAULT_SUPERVISION, type RestartReason, type SupervisionOptions } from './supervisor.js';
 import { canonicalJSON, ChangeTracker } from './tracker.js';
 
-/** The label that ties an EndpointSlice to its Service. */
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** The label that ties an EndpointSlice to its Service (one definition: src/model/labels.ts). */
+export { SERVICE_NAME_LABEL };
 
 export interface WatchOptions {
   readonly nodeName: string;

@@ -7,12 +7,19 @@ import {
   CoreV1Api, DiscoveryV1Api, Observable,
   type ConfigurationOptions, type KubeConfig, type RequestContext, type ResponseContext, type V1EndpointSlice, type V1Node, type V1Service,
 } from '@kubernetes/client-node';
+import { HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL } from '../model/labels.js';
 import type { InformerSource } from './informer.js';
 
-/** Services another proxy implements are not ours (kube-proxy's selector). */
-export const SERVICE_LABEL_SELECTOR = '!service.kubernetes.io/service-proxy-name';
-/** Headless Services' slices are never proxied (kube-proxy's selector). */
-export const ENDPOINTSLICE_LABEL_SELECTOR = '!service.kubernetes.io/headless';
+/**
+ * kube-proxy's informer selector (cmd/kube-proxy/app/server.go: the `noProxyName` and
+ * `noHeadlessEndpoints` requirements in one selector), used for Services AND
+ * EndpointSlices: objects another proxy implements are not ours, and headless Services
+ * are not proxied. Slices inherit their Service's labels, so a slice of another proxy's
+ * Service is filtered out with it instead of arriving as an orphan.
+ */
+export const PROXY_LABEL_SELECTOR = `!${SERVICE_PROXY_NAME_LABEL},!${HEADLESS_LABEL}`;
+export const SERVICE_LABEL_SELECTOR = PROXY_LABEL_SELECTOR;
+export const ENDPOINTSLICE_LABEL_SELECTOR = PROXY_LABEL_SELECTOR;
 
 export function nodeFieldSelector(nodeName: string): string {
   return `metadata.name=${nodeName}`;

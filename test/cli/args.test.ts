@@ -50,7 +50,8 @@ describe('parseArgs', () => {
     expect(error(['render', '--backend', 'nftables', '--backend', 'iptables'])).toMatch(/more than once/);
     expect(error(['render', '--backend', 'nftables', '--cluster-cidr', '10.244.0.0'])).toMatch(/not a CIDR/);
     expect(error(['render', '--backend', 'nftables', '--service-cidr', '10.0.0.0/33'])).toMatch(/not a CIDR/);
-    expect(error(['render', '--backend', 'nftables', '--nodeport-addresses', 'all'])).toMatch(/neither a CIDR/);
+    expect(error(['render', '--backend', 'nftables', '--nodeport-addresses', 'every'])).toMatch(/is not a CIDR, "primary" or "all"/);
+    expect(error(['render', '--backend', 'nftables', '--nodeport-addresses', 'fe80::1%eth0/64'])).toMatch(/is not a CIDR/);
     expect(error(['render', '--backend', 'nftables', '--masquerade-bit', '32'])).toMatch(/0\.\.31/);
     expect(error(['render', '--backend', 'nftables', '--masquerade-bit=x'])).toMatch(/0\.\.31/);
     expect(error(['render', '--backend', 'nftables', '--masquerade-all=yes'])).toMatch(/--masquerade-all/);

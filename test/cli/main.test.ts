@@ -37,19 +37,19 @@ describe('main', () => {
 
   it('exits 2 on usage errors, pointing at the right help', async () => {
     expect(await run(['render', '--backend', 'nftables', '--bogus'])).toEqual({
-      code: 2, stdout: '', stderr: "kpx: unknown flag --bogus\nRun 'kpx render --help' for usage.\n",
+      code: 2, stdout: '', stderr: "kpx: unknown flag --bogus (run 'kpx render --help' for usage)\n",
     });
-    expect(await run(['bogus'])).toEqual({ code: 2, stdout: '', stderr: "kpx: unknown command \"bogus\"\nRun 'kpx --help' for usage.\n" });
+    expect(await run(['bogus'])).toEqual({ code: 2, stdout: '', stderr: "kpx: unknown command \"bogus\" (run 'kpx --help' for usage)\n" });
   });
 
-  it('exits 2 for what is not implemented yet', async () => {
+  it('exits 3 for what is not implemented yet', async () => {
     expect(await run(['diff', '-f', EXAMPLES])).toEqual({
-      code: 2, stdout: '', stderr: 'kpx: diff is not implemented yet\n',
+      code: 3, stdout: '', stderr: 'kpx: diff is not implemented yet\n',
     });
     // Without -f the live cluster is read; an unreadable kubeconfig is reported, exit 1.
     expect(await run(['render', '--backend', 'nftables', '--kubeconfig', '/nonexistent/kubeconfig', '--node-name', 'n'])).toMatchObject({ code: 1, stdout: '' });
     for (const cmd of ['diff', 'cleanup']) {
-      expect(await run([cmd])).toEqual({ code: 2, stdout: '', stderr: `kpx: ${cmd} is not implemented yet\n` });
+      expect(await run([cmd])).toEqual({ code: 3, stdout: '', stderr: `kpx: ${cmd} is not implemented yet\n` });
     }
     // run: the other proxy modes, with their own exit code (3).
     expect(await run(['run', '--proxy-mode', 'ipvs'])).toEqual({ code: 3, stdout: '', stderr: 'kpx: --proxy-mode ipvs is not implemented yet (only nftables)\n' });
@@ -99,8 +99,12 @@ metadata: {name: p}
     expect(r.stdout).toContain('x/good');
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines).toContain('kpx: <stdin>:11: ignored 1 object of kind v1 Pod: kpx reads only Service, EndpointSlice and Node');
-    expect(lines.some((l) => /^kpx: skipped Service x\/bad: spec\.ports\[0\]\.port: /.test(l))).toBe(true);
+    expect(lines.some((l) => /^kpx: ignored Service x\/bad: spec\.ports\[0\]\.port: /.test(l))).toBe(true);
+    expect(lines.some((l) => /^kpx: skipped Service x\/bad: spec\.ports: no valid port/.test(l))).toBe(true);
     expect(lines.some((l) => l.startsWith('kpx: --node-name: no Node named "n1"'))).toBe(true);
+    // Fail closed, and said so: the nftables default `primary` falls back to loopback.
+    expect(lines).toContain('kpx: warning: no Node object named "n1" (a mistyped --node-name or --hostname-override?): NodePorts are served on loopback only (127.0.0.1, ::1), and the node IP is assumed to be loopback');
+    expect(r.stdout).not.toContain('0.0.0.0/0');
   });
 
   it('falls back to the host name, lower-cased, when no node name can be found', async () => {

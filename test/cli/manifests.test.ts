@@ -170,7 +170,7 @@ describe('selectNode', () => {
     const r = selectNode([node('a')], 'z');
     expect(r.node).toBeUndefined();
     expect(r.nodeName).toBe('z');
-    expect(r.notes[0]?.message).toContain('no Node named "z" (Nodes given: a)');
+    expect(r.notes[0]?.message).toContain('no Node named "z" in the input (Nodes given: a)');
   });
 
   it('reports when neither a name nor a single node is given', () => {

@@ -144,23 +144,35 @@ describe('buildProxyState: frontends', () => {
 describe('buildProxyState: bad input is skipped and reported, the rest goes on', () => {
   const good = svc('ns1', 'good', { clusterIP: '10.96.0.1', ports: [{ port: 80 }] });
   const goodSlice = slice('ns1', 'good-1', 'good', [{ port: 8080 }], [{ ip: '10.244.1.2' }]);
+  // Objects that cannot be used at all: skipped whole.
   const cases: [string, Parameters<typeof buildProxyState>[0]['services'], Parameters<typeof buildProxyState>[0]['endpointSlices'], string][] = [
-    ['impossible cluster IP', [svc('ns1', 'bad', { clusterIP: '10.0.0.300', ports: [{ port: 80 }] })], [], 'spec.clusterIPs[0]'],
-    ['port out of range', [svc('ns1', 'bad', { clusterIP: '10.96.0.2', ports: [{ port: 70000 }] })], [], 'spec.ports[0].port'],
-    ['unknown protocol', [svc('ns1', 'bad', { clusterIP: '10.96.0.2', ports: [{ port: 80, protocol: 'FOO' }] })], [], 'spec.ports[0].protocol'],
-    ['hostile external IP', [svc('ns1', 'bad', { clusterIP: '10.96.0.2', externalIPs: ['10.0.0.1; flush ruleset'], ports: [{ port: 80 }] })], [], 'spec.externalIPs[0]'],
+    ['impossible cluster IP', [svc('ns1', 'bad', { clusterIP: '10.0.0.300', ports: [{ port: 80 }] })], [], 'spec.clusterIPs'],
+    ['its only port out of range', [svc('ns1', 'bad', { clusterIP: '10.96.0.2', ports: [{ port: 70000 }] })], [], 'spec.ports'],
+    ['its only port with an unknown protocol', [svc('ns1', 'bad', { clusterIP: '10.96.0.2', ports: [{ port: 80, protocol: 'FOO' }] })], [], 'spec.ports'],
     ['hostile name', [svc('ns1', 'bad"; flush ruleset', { clusterIP: '10.96.0.2', ports: [{ port: 80 }] })], [], 'metadata.name'],
-    ['hostile port name', [svc('ns1', 'bad', { clusterIP: '10.96.0.2', ports: [{ name: 'a b"c', port: 80 }] })], [], 'spec.ports[0].name'],
+    ['its only port with a hostile name', [svc('ns1', 'bad', { clusterIP: '10.96.0.2', ports: [{ name: 'a b"c', port: 80 }] })], [], 'spec.ports'],
     ['bad source range', [svc('ns1', 'bad', { type: 'LoadBalancer', clusterIP: '10.96.0.2', loadBalancerSourceRanges: ['10.0.0.0/40'], ports: [{ port: 80 }] })], [], 'spec.loadBalancerSourceRanges[0]'],
-    ['FQDN slice', [], [slice('ns1', 'fq', 'good', [{ port: 80 }], [{ ip: 'example.com' }], 'FQDN')], 'addressType'],
     ['slice of a missing Service', [], [slice('ns1', 'orphan', 'nosuch', [{ port: 80 }], [{ ip: '10.244.1.7' }])], 'metadata.labels["kubernetes.io/service-name"]'],
-    ['impossible endpoint IP', [], [slice('ns1', 'badep', 'good', [{ port: 80 }], [{ ip: '10.244.1.300' }])], 'endpoints[0].addresses[0]'],
-    ['IPv6 address in an IPv4 slice', [], [slice('ns1', 'badfam', 'good', [{ port: 80 }], [{ ip: 'fd00::1' }])], 'endpoints[0].addresses[0]'],
   ];
   it.each(cases)('%s', (_name, services, slices, path) => {
     const { state, problems } = buildProxyState({ services: [good, ...services], endpointSlices: [goodSlice, ...slices], node: NODE }, { nodeName: 'node-a' });
     expect(problems.filter((p) => p.effect === 'skipped').map((p) => p.path)).toContain(path);
     expect(state.ipv4.services.map((s) => s.key)).toEqual(['ns1/good:']);
+    expect(ips(state.ipv4.services[0]!.internalEndpoints)).toEqual(['10.244.1.2:8080']);
+  });
+
+  // One bad value costs that value (the external IP, the endpoint), not its object.
+  const valueCases: [string, Parameters<typeof buildProxyState>[0]['services'], Parameters<typeof buildProxyState>[0]['endpointSlices'], string][] = [
+    ['hostile external IP', [svc('ns1', 'good', { clusterIP: '10.96.0.1', externalIPs: ['10.0.0.1; flush ruleset'], ports: [{ port: 80 }] })], [], 'spec.externalIPs[0]'],
+    ['impossible endpoint IP', [], [slice('ns1', 'badep', 'good', [{ port: 8080 }], [{ ip: '10.244.1.300' }])], 'endpoints[0].addresses[0]'],
+    ['IPv6 address in an IPv4 slice', [], [slice('ns1', 'badfam', 'good', [{ port: 8080 }], [{ ip: 'fd00::1' }])], 'endpoints[0].addresses[0]'],
+  ];
+  it.each(valueCases)('%s', (_name, services, slices, path) => {
+    const { state, problems } = buildProxyState({ services: services.length > 0 ? services : [good], endpointSlices: [goodSlice, ...slices], node: NODE }, { nodeName: 'node-a' });
+    expect(problems.filter((p) => p.effect === 'skipped')).toEqual([]);
+    expect(problems.filter((p) => p.effect === 'ignored').map((p) => p.path)).toContain(path);
+    expect(state.ipv4.services.map((s) => s.key)).toEqual(['ns1/good:']);
+    expect(state.ipv4.services[0]!.externalIPs).toEqual([]);
     expect(ips(state.ipv4.services[0]!.internalEndpoints)).toEqual(['10.244.1.2:8080']);
   });
 
@@ -172,11 +184,11 @@ describe('buildProxyState: bad input is skipped and reported, the rest goes on',
         svc('ns1', 'headless', { clusterIP: 'None', ports: [{ port: 80 }] }),
         svc('ns1', 'other', { clusterIP: '10.96.0.9', ports: [{ port: 80 }] }, { metadata: { labels: { 'service.kubernetes.io/service-proxy-name': 'x' } } }),
       ],
-      endpointSlices: [goodSlice],
+      endpointSlices: [goodSlice, slice('ns1', 'fq', 'good', [{ port: 80 }], [{ ip: 'example.com' }], 'FQDN')],
       node: NODE,
     }, { nodeName: 'node-a' });
     expect(state.ipv4.services.map((s) => s.key)).toEqual(['ns1/good:']);
-    expect(problems.map((p) => [p.object, p.effect])).toEqual([['ns1/ext', 'not-proxied'], ['ns1/headless', 'not-proxied'], ['ns1/other', 'not-proxied']]);
+    expect(problems.map((p) => [p.object, p.effect])).toEqual([['ns1/ext', 'not-proxied'], ['ns1/headless', 'not-proxied'], ['ns1/other', 'not-proxied'], ['ns1/fq', 'not-proxied']]);
   });
 });
 
@@ -186,15 +198,19 @@ describe('buildProxyState: options', () => {
     expect(state.ipv4.nodePortAddresses).toEqual(['10.100.0.10/32']);
     expect(state.ipv4.masqueradeMark).toBe(0x4000);
   });
-  it('accepts every local address when the node IP is unknown', () => {
-    const { state } = buildProxyState({ services: [], endpointSlices: [] }, { nodeName: 'node-a' });
-    expect(state.ipv4.nodePortAddresses).toEqual(['0.0.0.0/0']);
+  it('serves NodePorts on loopback only, with a warning naming the Node, when the node IP is unknown', () => {
+    const { state, problems } = buildProxyState({ services: [], endpointSlices: [] }, { nodeName: 'node-x' });
+    expect(state.ipv4.nodePortAddresses).toEqual(['127.0.0.1/32']);
+    expect(state.ipv6.nodePortAddresses).toEqual(['::1/128']);
+    expect(problems).toEqual([expect.objectContaining({ kind: 'Node', object: 'node-x', effect: 'warning', message: expect.stringMatching(/no Node object named "node-x".*loopback only/) })]);
   });
   it('splits CIDR options by family and rejects bad ones', () => {
     const { state } = buildProxyState({ services: [], endpointSlices: [], node: NODE }, { nodeName: 'node-a', clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/48'], nodePortAddresses: ['10.100.0.0/24'], masqueradeBit: 13 });
     expect(state.ipv4.clusterCIDRs).toEqual(['10.244.0.0/16']);
     expect(state.ipv6.clusterCIDRs).toEqual(['fd00:244::/48']);
+    // A dry run keeps the CIDR: the rules' "destination is local" check does the rest.
     expect(state.ipv4.nodePortAddresses).toEqual(['10.100.0.0/24']);
+    expect(state.ipv4.nodePortIPs).toEqual(['10.100.0.10']);
     expect(state.ipv6.nodePortAddresses).toEqual(['::/0']);
     expect(state.ipv4.masqueradeMark).toBe(0x2000);
     expect(() => buildProxyState({ services: [], endpointSlices: [] }, { nodeName: 'n', clusterCIDRs: ['10.0.0.0/99'] })).toThrow(/cluster-cidr/);

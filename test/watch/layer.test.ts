@@ -109,11 +109,14 @@ test("kube-proxy's label selectors: other proxies' Services and headless slices 
   await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'other', '10.96.4.1', [{ name: 'p', port: 80 }], { 'service.kubernetes.io/service-proxy-name': 'someone-else' }) });
   await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'mine', '10.96.4.2', [{ name: 'p', port: 80 }]) });
   await c.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'mine-h', 'mine', [{ ip: '10.3.0.1' }], [{ name: 'p', port: 80 }], { labels: { 'service.kubernetes.io/headless': '' } }) });
+  // The slice of another proxy's Service carries its label (the slice controller copies it): filtered too.
+  await c.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'other-1', 'other', [{ ip: '10.3.0.9' }], [{ name: 'p', port: 80 }], { labels: { 'service.kubernetes.io/service-proxy-name': 'someone-else' } }) });
   await c.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'mine-1', 'mine', [{ ip: '10.3.0.2' }], [{ name: 'p', port: 80 }]) });
   await obs.until('mine with one endpoint', (x) => endpoints(x, `${NS}/mine:p`)?.length === 1);
   const names = (): string[] => [...layer.snapshot().services, ...layer.snapshot().endpointSlices].map((o) => o.metadata?.name ?? '');
   expect(names()).not.toContain('other');
   expect(names()).not.toContain('mine-h');
+  expect(names()).not.toContain('other-1');
 
   // Labelling a watched Service for another proxy makes it leave the selection.
   const mine = await c.core.readNamespacedService({ name: 'mine', namespace: NS });
@@ -169,7 +172,8 @@ test('malformed but API-valid objects are reported by the model, and nothing els
     && layer.snapshot().endpointSlices.some((s) => s.metadata?.name === 'ghost-1') && x);
   const problems = m.problems.filter((p) => p.object.startsWith(`${NS}/`));
   expect(problems).toEqual(expect.arrayContaining([
-    expect.objectContaining({ kind: 'EndpointSlice', object: `${NS}/odd-fqdn`, path: 'addressType', effect: 'skipped' }),
+    // kube-proxy ignores FQDN slices (not an error): reported as not proxied.
+    expect.objectContaining({ kind: 'EndpointSlice', object: `${NS}/odd-fqdn`, effect: 'not-proxied' }),
     expect.objectContaining({ kind: 'EndpointSlice', object: `${NS}/ghost-1`, effect: 'skipped' }),
   ]));
   // The unknown port name: the Service gets no endpoints from that slice (kube-proxy too).
@@ -220,7 +224,8 @@ test('`kpx render` without -f reads the live cluster through the same sources', 
   const code = await main(['render', '--backend', 'nftables', '--kubeconfig', cluster.kubeconfigPath, '--node-name', NODE], io);
   expect(code).toBe(0);
   // Earlier tests left bad objects behind: they are reported, one line each, and skipped.
-  expect(stderr).toContain('kpx: skipped EndpointSlice watch/odd-fqdn: addressType: FQDN endpoints cannot be proxied');
+  expect(stderr).toContain('kpx: skipped EndpointSlice watch/ghost-1: metadata.labels["kubernetes.io/service-name"]: Service watch/ghost does not exist');
+  expect(stderr).not.toContain('odd-fqdn');
   expect(stderr.trim().split('\n').every((l) => l.startsWith('kpx: skipped '))).toBe(true);
   expect(stdout).toContain(`10.96.1.1 . tcp . 80 comment "${NS}/early:http" : goto internal`);
   expect(stdout).toMatch(/10\.96\.1\.1 \. tcp \. 80 \. 0 comment "[^"]*" : 10\.1\.0\.1 \. 8080/);

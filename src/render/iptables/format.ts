@@ -5,6 +5,7 @@
  * `/128`) and marks print as `0x4000`: the forms `iptables-save` prints back, so the text
  * can be compared with a dump.
  */
+import { endpointString } from '../../model/ip.js';
 import { formatChainLine, formatMark, formatRestoreTable, formatRuleLine, quoteArg, type RestoreOptions } from '../restore.js';
 import type { IptMatch, IptRule, IptTable, IptTarget, IptablesRuleset } from './types.js';
 
@@ -59,7 +60,7 @@ function targetArgs(t: IptTarget): string[] {
     case 'ACCEPT': case 'DROP': case 'RETURN': case 'REJECT': return ['-j', t.kind];
     case 'mark': return ['-j', 'MARK', t.op === 'or' ? '--or-mark' : '--xor-mark', formatMark(t.mark)];
     case 'MASQUERADE': return ['-j', 'MASQUERADE', ...(t.randomFully ? ['--random-fully'] : [])];
-    case 'DNAT': return ['-j', 'DNAT', '--to-destination', t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`];
+    case 'DNAT': return ['-j', 'DNAT', '--to-destination', endpointString(t.ip, t.port)];
   }
 }
 

@@ -3,8 +3,11 @@
  * byte, because operators and tooling grep for them; the only kpx-own name is
  * KPX-MASQ-NOT-LOCAL (see README.md).
  */
-import { createHash } from 'node:crypto';
+import { endpointString } from '../../model/ip.js';
 import type { Endpoint, ServicePort } from '../../model/types.js';
+import { base32Sha256 } from '../hash.js';
+
+export { base32Sha256, endpointString };
 
 /** Fixed chains. Built-in chains keep their kernel names. */
 export const C = {
@@ -32,31 +35,6 @@ export const PREFIX = {
 
 export type ServiceChainKind = 'svc' | 'svl' | 'ext' | 'fw';
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32 (standard alphabet, upper case) of sha256(text), as Go's base32.StdEncoding. */
-export function base32Sha256(text: string): string {
-  const bytes = createHash('sha256').update(text, 'utf8').digest();
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = ((buffer << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(buffer >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31];
-  return out;
-}
-
-/** `ip:port`, IPv6 as `[ip]:port` (Go's net.JoinHostPort, as kube-proxy names endpoints). */
-export function endpointString(ep: Pick<Endpoint, 'ip' | 'port'>): string {
-  return ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
-}
-
 /**
  * `KUBE-SVC-`/`KUBE-SVL-`/`KUBE-EXT-`/`KUBE-FW-` + the first 16 characters of
  * base32(sha256(`ns/name:portName` + protocol)). Lengths: 9 + 16 = 25 (KUBE-FW-: 24),
@@ -68,7 +46,7 @@ export function serviceChainName(kind: ServiceChainKind, sp: Pick<ServicePort, '
 
 /** `KUBE-SEP-` + 16 characters of base32(sha256(`ns/name:portName` + protocol + `ip:port`)): 25 characters. */
 export function endpointChainName(sp: Pick<ServicePort, 'key' | 'protocol'>, ep: Pick<Endpoint, 'ip' | 'port'>): string {
-  return PREFIX.sep + base32Sha256(sp.key + sp.protocol + endpointString(ep)).slice(0, 16);
+  return PREFIX.sep + base32Sha256(sp.key + sp.protocol + endpointString(ep.ip, ep.port)).slice(0, 16);
 }
 
 /** True for the per-service and per-endpoint chains kube-proxy (and kpx) owns by prefix. */

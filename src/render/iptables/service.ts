@@ -64,7 +64,7 @@ function masqueradeOffCluster(ctx: FamilyContext, matches: readonly IptMatch[]):
 /** The KUBE-SVC / KUBE-SVL rules: affinity checks, then the random cascade over `endpoints`. */
 function dispatchRules(sp: ServicePort, endpoints: readonly Endpoint[], ctx: FamilyContext): IptRule[] {
   const rules: IptRule[] = [];
-  const epComment = (ep: Endpoint): IptMatch[] => (ctx.terse ? [] : [comment(`${sp.key} -> ${endpointString(ep)}`)]);
+  const epComment = (ep: Endpoint): IptMatch[] => (ctx.terse ? [] : [comment(`${sp.key} -> ${endpointString(ep.ip, ep.port)}`)]);
   if (sp.affinityTimeoutSeconds !== undefined) {
     for (const ep of endpoints) {
       const sep = endpointChainName(sp, ep);
@@ -97,7 +97,7 @@ function reachableEndpoints(sp: ServicePort): Endpoint[] {
   const seen = new Set<string>();
   const out: Endpoint[] = [];
   for (const ep of [...sp.clusterEndpoints, ...sp.localEndpoints]) {
-    const k = endpointString(ep);
+    const k = endpointString(ep.ip, ep.port);
     if (!seen.has(k)) { seen.add(k); out.push(ep); }
   }
   return out;

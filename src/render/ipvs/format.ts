@@ -8,6 +8,7 @@
  * - `toAddressBatch`: input for `ip -batch` (`address add IP/32 dev kube-ipvs0`).
  * None of them holds comment lines, so every part loads exactly as printed.
  */
+import { endpointString } from '../../model/ip.js';
 import { formatMark, formatRestoreTable, type RestoreOptions } from '../restore.js';
 import { DUMMY_DEVICE } from './names.js';
 
@@ -20,10 +21,8 @@ function withPrefix(cidr: string): string {
   return cidr.includes('/') ? cidr : `${cidr}/${cidr.includes(':') ? 128 : 32}`;
 }
 
-/** `ip:port`, IPv6 as `[ip]:port` (ipvsadm's syntax). */
-export function ipvsAddress(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
+/** `ip:port`, IPv6 as `[ip]:port` (ipvsadm's syntax is the endpoint string's). */
+export const ipvsAddress = endpointString;
 
 const PROTO_FLAG: Record<VirtualServer['protocol'], string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
 

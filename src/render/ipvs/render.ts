@@ -13,7 +13,7 @@
  *   (the model's REJECT); an internal DROP (`internalNoEndpoints: 'drop'`) is a filter
  *   DROP via `KPX-DROP`.
  */
-import { cidrContains, compareIPs, parseCIDR, parseIP } from '../../model/index.js';
+import { compareIPs, parseIP } from '../../model/index.js';
 import type { Endpoint, FamilyState, IPFamily, ProxyState, ServicePort } from '../../model/types.js';
 import { renderGlue, type OutFilterEntry } from './glue.js';
 import { SET_INFO, setName, type SetRole } from './names.js';
@@ -62,18 +62,17 @@ function realServers(eps: readonly Endpoint[]): RealServer[] {
 }
 
 /**
- * The node addresses NodePort virtual servers listen on: the node's IPs (from its Node
- * object) inside nodePortAddresses, loopback excluded as upstream does. Upstream lists
- * the interfaces' addresses at sync time; a pure renderer knows only the Node's.
+ * The node addresses NodePort virtual servers listen on: the model's nodePortIPs (local
+ * addresses inside --nodeport-addresses), loopback excluded as upstream's IPVS proxier
+ * does (a virtual server on 127.0.0.1 is never reached).
  */
 export function nodePortIPs(fs: FamilyState): string[] {
-  const cidrs = fs.nodePortAddresses.map((c) => parseCIDR(c)).filter((c) => c !== undefined && c.ip.family === fs.family);
   const out: string[] = [];
-  for (const ip of fs.nodeIPs) {
+  for (const ip of fs.nodePortIPs) {
     const p = parseIP(ip);
     if (!p || p.family !== fs.family || out.includes(p.text)) continue;
     if (p.text === '::1' || p.text.startsWith('127.')) continue;
-    if (cidrs.some((c) => cidrContains(c!, p))) out.push(p.text);
+    out.push(p.text);
   }
   return out;
 }

@@ -7,7 +7,6 @@ export {
   formatSetElement, formatMapElement, sanitizeComment,
 } from './format.js';
 export {
-  TABLE_NAME, N as NAMES, affinityChainName, affinitySetName, lbChainName, lbMapName, base32Sha256,
-  endpointString, nftFamily,
+  TABLE_NAME, N as NAMES, affinityChainName, affinitySetName, lbChainName, lbMapName, base32Sha256, nftFamily,
 } from './names.js';
 export type { LbKind, PolicySet } from './names.js';

@@ -2,8 +2,11 @@
  * Every name the nftables backend creates. Public names (grepped by tooling) match
  * kube-proxy's nftables mode; `lb-*`, `eps-*` and `affinity-*` are kpx's own.
  */
-import { createHash } from 'node:crypto';
+import { endpointString } from '../../model/ip.js';
 import type { Endpoint, IPFamily, ServicePort } from '../../model/types.js';
+import { base32Sha256 } from '../hash.js';
+
+export { base32Sha256 };
 import type { NftFamily } from './types.js';
 
 export const TABLE_NAME = 'kube-proxy';
@@ -76,27 +79,6 @@ export function lbMapName(kind: LbKind, count: number): string {
 /** Which endpoint set a frontend uses: kube-proxy's Cluster or Local traffic policy. */
 export type PolicySet = 'cluster' | 'local';
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32 (upper case, no padding) of sha256(text), as kube-proxy hashes names. */
-export function base32Sha256(text: string): string {
-  const bytes = createHash('sha256').update(text).digest();
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(buffer >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    buffer &= (1 << bits) - 1;
-  }
-  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31];
-  return out;
-}
-
 /**
  * Affinity chain of one service port and policy set:
  * `affinity-` (9) + 16 hash chars = 25 characters, far below nft's 256-byte name limit.
@@ -105,15 +87,10 @@ export function affinityChainName(sp: ServicePort, policy: PolicySet): string {
   return `affinity-${base32Sha256(sp.key + sp.protocol + policy).slice(0, 16)}`;
 }
 
-/** `ip:port`, IPv6 as `[ip]:port` (Go's net.JoinHostPort, as kube-proxy prints endpoints). */
-export function endpointString(ep: Pick<Endpoint, 'ip' | 'port'>): string {
-  return ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
-}
-
 /**
  * Per-endpoint affinity set: chain name (25) + `-` + 8 hash chars = 34 characters.
  * 8 base32 chars = 40 bits: collisions within one service port are negligible.
  */
 export function affinitySetName(chain: string, ep: Pick<Endpoint, 'ip' | 'port'>): string {
-  return `${chain}-${base32Sha256(endpointString(ep)).slice(0, 8)}`;
+  return `${chain}-${base32Sha256(endpointString(ep.ip, ep.port)).slice(0, 8)}`;
 }

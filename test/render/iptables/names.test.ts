@@ -32,7 +32,7 @@ describe('iptables chain names (identical to kube-proxy)', () => {
   });
 
   it('hashes IPv6 endpoints as [addr]:port', () => {
-    expect(endpointString({ ip: 'fd00::1', port: 80 })).toBe('[fd00::1]:80');
+    expect(endpointString('fd00::1', 80)).toBe('[fd00::1]:80');
     expect(endpointChainName(port('ns1/svc1:p80'), { ip: 'fd00::1', port: 80 }))
       .toBe(`KUBE-SEP-${base32Sha256('ns1/svc1:p80tcp[fd00::1]:80').slice(0, 16)}`);
   });

@@ -244,6 +244,14 @@ describe('renderIptables: NodePort addresses', () => {
       '-d 10.100.0.10/32 -j KUBE-NODEPORTS',
     ]);
   });
+
+  it('given the local addresses: one -d IP/32 per local address inside the CIDRs, as upstream', () => {
+    const r = renderIptables(state(spec, [LOCAL('10.244.1.2')], { nodePortAddresses: ['10.100.0.0/24'], localAddresses: ['127.0.0.1', '10.100.0.10', '10.100.0.77', '192.168.1.1'] }));
+    expect(rulesOf(r, 'nat', 'KUBE-SERVICES').slice(1).map((l) => l.replace(/^.*NOTE: this must be the last rule in this chain" /, ''))).toEqual([
+      '-d 10.100.0.10/32 -j KUBE-NODEPORTS',
+      '-d 10.100.0.77/32 -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+    ]);
+  });
   it('IPv6 every local address: never ::1', () => {
     const r = renderIptables(state(spec, [{ ip: 'fd00:244:1::2', node: 'node-a' }], { nodePortAddresses: ['::/0'] }, {}, 'ipv6'));
     expect(rulesOf(r, 'nat', 'KUBE-SERVICES').at(-1)).toMatch(/-m addrtype --dst-type LOCAL ! -d ::1\/128 -j KUBE-NODEPORTS$/);

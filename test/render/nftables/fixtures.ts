@@ -40,6 +40,7 @@ export function fam(family: IPFamily, input: Partial<FamilyState> = {}): FamilyS
     family,
     nodeIPs: [],
     nodePortAddresses: [],
+    nodePortIPs: [],
     clusterCIDRs: [],
     serviceCIDRs: [],
     masqueradeAll: false,
