@@ -108,7 +108,7 @@ describe('IPVS backend with real packets in a real IPVS kernel (qemu)', () => {
       const r = rendered.get(scenario);
       if (r === undefined) throw new Error('render did not run');
       if (r.code !== 0) throw new Error(`kpx render exited ${r.code}:\n${r.stderr}`);
-      expect([...r.files.keys()].sort()).toEqual(expect.arrayContaining(['ipset.restore', 'ipvsadm.rules', 'iptables.rules', 'kube-ipvs0.batch']));
+      expect([...r.files.keys()].sort()).toEqual(expect.arrayContaining(['ipset.restore', 'ipvsadm.rules', 'iptables.sh', 'kube-ipvs0.batch']));
       const load = loads.get(scenario);
       if (load?.ok !== true) throw new Error(`load failed in the VM:\n${load?.output ?? '(no KPX-LOAD line)'}`);
     });

@@ -76,8 +76,8 @@ export function loadScript(scenario: string, files: ReadonlyMap<string, string>)
     `${N} ipset restore -exist < ${dir}/ipset.restore`,
     `${N} ipvsadm -R < ${dir}/ipvsadm.rules`,
     `${N} ip -batch ${dir}/kube-ipvs0.batch`,
-    `${N} iptables-restore < ${dir}/iptables.rules`,
-    ...(files.has('ip6tables.rules') ? [`${N} ip6tables-restore < ${dir}/ip6tables.rules`] : []),
+    // The glue as documented: the load script (kpx's chains with --noflush, jumps when missing).
+    `${N} sh ${dir}/iptables.sh`,
     `echo "virtual servers: $(${N} ipvsadm -Ln | grep -c -E '^(TCP|UDP|SCTP)')"`,
   ];
   return iproute2(lines.join('\n'));
