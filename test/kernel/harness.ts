@@ -11,15 +11,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { namespaceFor, namespaceNames, namespaceOf, topologyPlan, type Namespaces } from './plan.js';
-import { POD_HOSTS, familyOf, localPodIP, sourceAddress, type From } from './topology.js';
+import { POD_HOSTS, clientAddress, familyOf, localPodIP, type From } from './topology.js';
 
 export type Proto = 'tcp' | 'udp';
 
-export type ProbeResult =
+/** One probe's outcome; `client`: which client of the case sent it (groups.ts), 0 by default. */
+export type ProbeResult = (
   | { readonly kind: 'answer'; readonly endpoint: string; readonly peerSeen: string }
   | { readonly kind: 'refused' }
   | { readonly kind: 'timeout' }
-  | { readonly kind: 'error'; readonly code: string };
+  | { readonly kind: 'error'; readonly code: string }
+) & { readonly client?: number };
 
 export interface Probe {
   readonly proto: Proto;
@@ -32,6 +34,8 @@ export interface Probe {
 export interface ProbeGroup {
   readonly id: string;
   readonly from: From;
+  /** Which client address of `from` sends (topology.ts `clientAddress`); default 0. */
+  readonly client?: number;
   readonly concurrency: number;
   readonly probes: readonly Probe[];
 }
@@ -310,7 +314,7 @@ export class KernelHarness {
     for (const g of groups) {
       const ns = namespaceFor(this.names, g.from);
       const probes = g.probes.map((p) => {
-        const src = sourceAddress(g.from, familyOf(p.dst));
+        const src = clientAddress(g.from, familyOf(p.dst), g.client ?? 0);
         return { ...p, timeoutMs: p.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(src === undefined ? {} : { src }) };
       });
       byNs.set(ns, [...(byNs.get(ns) ?? []), { id: g.id, concurrency: g.concurrency, probes }]);
