@@ -94,6 +94,7 @@ export async function checkPrerequisites(): Promise<void> {
     ['nft', ['--version'], 'nftables'],
     ['conntrack', ['--version'], 'conntrack'],
     ['sysctl', ['--version'], 'procps'],
+    ['iptables', ['--version'], 'iptables'],
   ] as const) {
     try {
       const r = await run(tool, args);
@@ -105,7 +106,7 @@ export async function checkPrerequisites(): Promise<void> {
   if (missing.length > 0) {
     throw new Error(
       `kernel tests need: ${missing.join(', ')}.\n` +
-        'Install them, e.g. `apt-get install -y iproute2 nftables conntrack procps`, and run as root.',
+        'Install them, e.g. `apt-get install -y iproute2 nftables conntrack procps iptables`, and run as root.',
     );
   }
   if (process.getuid?.() !== 0) {

@@ -148,22 +148,19 @@ export function topologyPlan(names: Namespaces, options: PlanOptions = {}): Topo
     `ip route add default via ${PLAN.nodeExternalSide.ipv4}`,
     `ip -6 route add default via ${PLAN.nodeExternalSide.ipv6}`,
     // The outside world has no address the node sends it: everything the node routes here
-    // (its default route: service IPs kpx left alone, unknown addresses) is answered with
-    // an ICMP unreachable (EHOSTUNREACH / ENETUNREACH at the client) instead of being
-    // silently lost or looped back. So a probe that times out was dropped by a rule on the
-    // node, never by the topology (check.ts: dropped vs unanswered). Only forwarded
-    // packets (iif eth0) take table 100; the namespace's own traffic and what is
-    // addressed to it (local table, priority 0) are unchanged. ICMP errors are not
-    // rate-limited here (ratemask 0 exempts them from the per-destination and the global
-    // limit).
+    // (its default route: service IPs kpx left alone, unknown addresses) is rejected with
+    // an ICMP unreachable (EHOSTUNREACH at the client) instead of being silently lost or
+    // looped back. So a probe that times out was dropped by a rule on the node, never by
+    // the topology (check.ts: dropped vs unanswered). A REJECT rule, not an unreachable
+    // route: the route's ICMP errors are rate-limited per source (net.ipv4.route.error_cost,
+    // 5 then 1/s, not per namespace), REJECT's go through icmp_send, whose limits
+    // icmp_ratemask (0 here; IPv6: type 1 left out) switches off.
     ...sysctl([['net.ipv4.ip_forward', 1], ['net.ipv6.conf.all.forwarding', 1]]),
     ...sysctl([['net.ipv4.icmp_ratelimit', 0], ['net.ipv4.icmp_ratemask', 0], ['net.ipv6.icmp.ratelimit', 0]]),
     // ICMPv6 type 1 (destination unreachable) out of the rate mask (default 0-1,3-127).
     ...sysctl([['net.ipv6.icmp.ratemask', '0,3-127']]),
-    'ip rule add iif eth0 lookup 100 pref 100',
-    'ip -6 rule add iif eth0 lookup 100 pref 100',
-    'ip route add unreachable default table 100',
-    'ip -6 route add unreachable default table 100',
+    'iptables -A FORWARD -j REJECT --reject-with icmp-host-unreachable',
+    'ip6tables -A FORWARD -j REJECT --reject-with icmp6-addr-unreachable',
   ];
   const pods = new Map(localPods.map(([ns, a4, a6]): [string, string[]] => [ns, [
     'ip link set eth0 up',

@@ -99,6 +99,8 @@ function pick(cands, n, rand) {
 function sh(cmd, args, cwd, timeoutMs) {
   const t0 = Date.now();
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '--experimental-vm-modules' } });
+  // Ctrl-C reaches the child too (same process group): stop, and let main's finally clean up.
+  if (r.signal === 'SIGINT' || r.signal === 'SIGTERM') throw new Error(`interrupted (${r.signal})`);
   return { ok: r.status === 0, ms: Date.now() - t0, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
@@ -127,7 +129,6 @@ function main() {
   const work = mkdtempSync(join(tmpdir(), 'kpx-mutate-'));
   process.stdout.write(`kpx mutate: ${all.length} candidate lines, ${mutants.length} mutants (seed ${SEED}); work dir ${work}\n`);
   const cleanup = () => { if (!KEEP) rmSync(work, { recursive: true, force: true }); };
-  process.on('SIGINT', () => { cleanup(); process.exit(130); });
   try {
     for (const e of readdirSync(ROOT)) {
       if (['node_modules', '.git', '.cache', 'dist'].includes(e)) continue;
