@@ -155,7 +155,10 @@ export function topologyPlan(names: Namespaces, options: PlanOptions = {}): Topo
     // route: the route's ICMP errors are rate-limited per source (net.ipv4.route.error_cost,
     // 5 then 1/s, not per namespace), REJECT's go through icmp_send, whose limits
     // icmp_ratemask (0 here; IPv6: type 1 left out) switches off.
-    ...sysctl([['net.ipv4.ip_forward', 1], ['net.ipv6.conf.all.forwarding', 1]]),
+    // accept_local: a packet from one of its own addresses that the node hairpins back
+    // (an address kpx leaves alone, external → node → here) is not a martian: it too is
+    // rejected, and the client hears of it.
+    ...sysctl([['net.ipv4.ip_forward', 1], ['net.ipv6.conf.all.forwarding', 1], ['net.ipv4.conf.all.accept_local', 1]]),
     ...sysctl([['net.ipv4.icmp_ratelimit', 0], ['net.ipv4.icmp_ratemask', 0], ['net.ipv6.icmp.ratelimit', 0]]),
     // ICMPv6 type 1 (destination unreachable) out of the rate mask (default 0-1,3-127).
     ...sysctl([['net.ipv6.icmp.ratemask', '0,3-127']]),
