@@ -45,6 +45,9 @@ export const NOT_HONOURED: Readonly<Record<string, NotHonoured>> = {
   'pod → external IP (Local): short-circuit to all endpoints': {
     reason: SHORT_CIRCUIT, instead: local(['10.244.1.3:8080'], { clientIPPreserved: true }),
   },
+  'node → external IP (Local): short-circuit to all endpoints, masqueraded': {
+    reason: SHORT_CIRCUIT, instead: local(['10.244.1.3:8080'], { masqueraded: true }),
+  },
   'node → LB IP (Local) still short-circuits, masqueraded': {
     reason: SHORT_CIRCUIT, instead: local(['10.244.1.2:8080'], { masqueraded: true }),
   },

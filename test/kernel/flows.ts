@@ -190,6 +190,7 @@ export const FLOWS: readonly FlowCase[] = [
   { scenario: 'external-ips', name: 'node → external IP masqueraded', from: 'node', proto: 'tcp', dst: '10.250.0.10', dport: 80, expect: masq(ep([...L(2), ...R(2)], 8080)) },
   { scenario: 'external-ips', name: 'external → external IP (Local): local endpoint, client IP kept', from: 'external', proto: 'tcp', dst: '10.250.0.11', dport: 80, expect: preserved(ep(L(3), 8080)) },
   { scenario: 'external-ips', name: 'pod → external IP (Local): short-circuit to all endpoints', from: 'pod', proto: 'tcp', dst: '10.250.0.11', dport: 80, expect: preserved(ep([...L(3), ...R(3)], 8080)) },
+  { scenario: 'external-ips', name: 'node → external IP (Local): short-circuit to all endpoints, masqueraded', from: 'node', proto: 'tcp', dst: '10.250.0.11', dport: 80, expect: masq(ep([...L(3), ...R(3)], 8080)) },
   { scenario: 'external-ips', name: 'external → external IP on an unserved port is not answered', from: 'external', proto: 'tcp', dst: '10.250.0.10', dport: 81, expect: { kind: 'unanswered' } },
 
   // --- topology-hints (node in zone-a).

@@ -44,7 +44,7 @@ describe('iptables backend with real packets', () => {
     for (const s of scenarios) rendered.set(s, await renderScenario('iptables', s));
     h = await KernelHarness.create();
     await h.startServers(serverSpecs((ip) => h.hosts(ip)));
-  }, 120000);
+  }, 300000); // 15 renders and the topology; slow on a busy machine
 
   afterAll(async () => {
     await h?.dispose();
