@@ -113,27 +113,37 @@ function jest(cwd, args) {
   return sh(process.execPath, [join(cwd, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', ...args], cwd, 30 * 60 * 1000);
 }
 
-/** First failing test names of a jest run, for the report. */
+/** First failing test names of a jest run, and the first failure's message, for the report. */
 function failures(out) {
-  return [...out.matchAll(/^\s+✕ (.+?)(?: \(\d+ ms\))?$/gm)].slice(0, 3).map((m) => m[1]);
+  const names = [...out.matchAll(/^\s+✕ (.+?)(?: \(\d+ ms\))?$/gm)].slice(0, 3).map((m) => m[1]);
+  const first = /^\s+● (.+)\n\n([\s\S]*?)\n\n/m.exec(out);
+  return first === null ? names : [...names, `${first[1]}: ${first[2].trim().slice(0, 400)}`];
 }
 
+/** ESM, as tsc builds dist/ (package type module); NodeNext would give CommonJS here. */
 function transpile(src) {
-  return ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.NodeNext, target: ts.ScriptTarget.ES2022, sourceMap: false } }).outputText;
+  return ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false } }).outputText;
+}
+
+/** The mutated dist/ module still loads (else every CLI run would fail for the wrong reason). */
+function loads(distFile) {
+  return sh(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(distFile)})`], ROOT, 60000).ok;
 }
 
 function main() {
   const rand = prng(SEED);
   const all = candidates();
-  // --recheck FILE: the survivors of an earlier run (its last-run.json) instead of a sample.
+  // --recheck FILE [--ids 3,12]: the survivors (or the mutants with these ids) of an earlier
+  // run (its last-run.json) instead of a sample.
   const recheck = arg('recheck', undefined);
+  const ids = arg('ids', undefined)?.split(',').map(Number);
   const mutants = recheck === undefined ? pick(all, COUNT, rand) : JSON.parse(readFileSync(recheck, 'utf8')).results
-    .filter((r) => r.status === 'survived' && ONLY.includes(r.backend))
+    .filter((r) => (ids === undefined ? r.status === 'survived' : ids.includes(r.id)) && ONLY.includes(r.backend))
     .map((r) => {
       const m = all.find((c) => c.file === r.file && c.line === r.line);
       if (m === undefined) throw new Error(`${r.file}:${r.line} is no longer a candidate line`);
       const alt = m.alts.find(([what]) => what === r.what);
-      return { ...m, what: r.what, replacement: alt === undefined ? null : alt[1] };
+      return { ...m, id: r.id, what: r.what, replacement: alt === undefined ? null : alt[1] };
     });
   if (process.argv.includes('--dry')) {
     for (const m of mutants) process.stdout.write(`${m.file}:${m.line} (${m.what}): ${m.text.trim()}\n`);
@@ -163,12 +173,15 @@ function main() {
       const lines = original.split('\n');
       if (m.replacement === null) lines.splice(m.line - 1, 1); else lines[m.line - 1] = m.replacement;
       const mutated = lines.join('\n');
-      const r = { id: i + 1, backend: m.backend, file: m.file, line: m.line, what: m.what, text: m.text.trim() };
+      const r = { id: m.id ?? i + 1, backend: m.backend, file: m.file, line: m.line, what: m.what, text: m.text.trim() };
       try {
         writeFileSync(srcFile, mutated);
         writeFileSync(distFile, transpile(mutated));
-        const conf = jest(work, ['test/conformance', '-t', `^${m.backend} tracer`]);
-        if (!conf.ok) {
+        const conf = !loads(distFile) ? undefined : jest(work, ['test/conformance', '-t', `^${m.backend} tracer`]);
+        if (conf === undefined) {
+          // Not a valid mutant: the module no longer loads (every CLI run would fail).
+          Object.assign(r, { status: 'invalid', by: 'does not load', ms: 0 });
+        } else if (!conf.ok) {
           Object.assign(r, { status: 'killed', by: 'conformance', tests: failures(conf.out), ms: conf.ms });
         } else {
           const kern = jest(work, KERNEL[m.backend]);
@@ -183,10 +196,11 @@ function main() {
       results.push(r);
       process.stdout.write(`#${r.id} ${r.status.padEnd(8)} ${r.file}:${r.line} (${r.what}) by ${r.by} [${Math.round(r.ms / 1000)} s]\n    ${r.text}\n`);
     }
-    const killed = results.filter((r) => r.status === 'killed').length;
-    const summary = { seed: SEED, count: results.length, killed, killRate: results.length > 0 ? killed / results.length : 0, results };
+    const valid = results.filter((r) => r.status !== 'invalid');
+    const killed = valid.filter((r) => r.status === 'killed').length;
+    const summary = { seed: SEED, count: valid.length, invalid: results.length - valid.length, killed, killRate: valid.length > 0 ? killed / valid.length : 0, results };
     writeFileSync(join(ROOT, 'test', 'mutate', recheck === undefined ? 'last-run.json' : 'last-recheck.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    process.stdout.write(`\nkill rate: ${killed}/${results.length} = ${(summary.killRate * 100).toFixed(0)}%\n`);
+    process.stdout.write(`\nkill rate: ${killed}/${valid.length} = ${(summary.killRate * 100).toFixed(0)}% (${summary.invalid} invalid)\n`);
     for (const r of results.filter((x) => x.status === 'survived')) process.stdout.write(`SURVIVED #${r.id} ${r.file}:${r.line} (${r.what}): ${r.text}\n`);
   } finally {
     cleanup();
