@@ -18,7 +18,7 @@ export type UnsafeTextKind =
 export class UnsafeRenderTextError extends Error {
   override readonly name = 'UnsafeRenderTextError';
   constructor(readonly kind: UnsafeTextKind, readonly value: string, readonly printer: string) {
-    super(`${printer}: refusing to print ${kind} ${JSON.stringify(value)}: characters outside the allowlist`);
+    super(`${printer}: refusing to print ${kind} ${JSON.stringify(value) ?? String(value)}: not text, or characters outside the allowlist`);
   }
 }
 
@@ -44,22 +44,27 @@ const COMMENT = /^[A-Za-z0-9 _.,:;/@+=()>[\]-]*$/;
 /** One part of an nft element key or map value: an address, CIDR, protocol, port, number. */
 const NFT_KEY_PART = /^[A-Za-z0-9_.:/-]+$/;
 
+/** A printer bug can hand over `undefined` (a missing switch case): never print it as nothing. */
+function isText(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
 export function checkName(kind: 'chain name' | 'table name' | 'set name' | 'map name', value: string, printer: string, maxLength = 256): string {
-  if (!NAME.test(value) || value.length > maxLength) throw new UnsafeRenderTextError(kind, value, printer);
+  if (!isText(value) || !NAME.test(value) || value.length > maxLength) throw new UnsafeRenderTextError(kind, value, printer);
   return value;
 }
 
 export function checkWord(value: string, printer: string, kind: UnsafeTextKind = 'rule argument'): string {
-  if (!WORD.test(value)) throw new UnsafeRenderTextError(kind, value, printer);
+  if (!isText(value) || !WORD.test(value)) throw new UnsafeRenderTextError(kind, value, printer);
   return value;
 }
 
 export function checkComment(value: string, printer: string, maxLength = 256): string {
-  if (!COMMENT.test(value) || value.length > maxLength) throw new UnsafeRenderTextError('comment', value, printer);
+  if (!isText(value) || !COMMENT.test(value) || value.length > maxLength) throw new UnsafeRenderTextError('comment', value, printer);
   return value;
 }
 
 export function checkKeyPart(value: string, printer: string, kind: 'element key' | 'map value' | 'address' = 'element key'): string {
-  if (!NFT_KEY_PART.test(value)) throw new UnsafeRenderTextError(kind, value, printer);
+  if (!isText(value) || !NFT_KEY_PART.test(value)) throw new UnsafeRenderTextError(kind, value, printer);
   return value;
 }

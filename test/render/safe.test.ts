@@ -81,6 +81,10 @@ describe('iptables-restore printer and load script', () => {
     unsafe(() => formatRule('KUBE-SERVICES', rule({ target: { kind: 'DNAT', ip: bad, port: 80 } })));
   });
 
+  test('a word that is not text (a printer case gone missing) is refused, not printed as nothing', () => {
+    unsafe(() => formatRule('KUBE-SERVICES', rule({ matches: [{ kind: 'unknown-match' } as unknown as IptRule['matches'][number]] })));
+  });
+
   test('chain names longer than iptables allows (28) are refused', () => {
     unsafe(() => formatRule(`KUBE-${'A'.repeat(24)}`, rule()));
     expect(formatRule(`KUBE-${'A'.repeat(23)}`, rule())).toContain('-A KUBE-');
