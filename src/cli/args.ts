@@ -33,12 +33,17 @@ export interface RenderArgs {
   /** kube-proxy's --ipvs-scheduler; the IPVS backend's default is rr. */
   readonly ipvsScheduler?: IpvsScheduler;
   readonly out?: string;
+  /**
+   * iptables/IPVS: print whole-table iptables-restore input (replaces the filter and nat
+   * tables) instead of the default load script that touches only kube-proxy's chains.
+   */
+  readonly fullTables?: boolean;
 }
 
 export const EXPLAIN_PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 
 /** `kpx explain`: every render option (but --out) plus the packet; --backend defaults to nftables. */
-export interface ExplainArgs extends Omit<RenderArgs, 'out'> {
+export interface ExplainArgs extends Omit<RenderArgs, 'out' | 'fullTables'> {
   readonly src: string;
   readonly dst: string;
   readonly dport: number;
@@ -59,7 +64,7 @@ export type ParseResult =
 type FlagKind = 'string' | 'list' | 'bool';
 type RenderKey =
   | 'backend' | 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs'
-  | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig' | 'ipvsScheduler' | 'out' | 'help'
+  | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig' | 'ipvsScheduler' | 'out' | 'fullTables' | 'help'
   | 'src' | 'dst' | 'dport' | 'proto' | 'output';
 
 interface FlagSpec {
@@ -82,6 +87,7 @@ const RENDER_FLAGS: Readonly<Record<string, FlagSpec>> = {
   '--kubeconfig': { key: 'kubeconfig', kind: 'string' },
   '--ipvs-scheduler': { key: 'ipvsScheduler', kind: 'string' },
   '--out': { key: 'out', kind: 'string' },
+  '--full-tables': { key: 'fullTables', kind: 'bool' },
   '-h': { key: 'help', kind: 'bool' },
   '--help': { key: 'help', kind: 'bool' },
 };
@@ -117,7 +123,7 @@ interface Raw {
 }
 
 const EXPLAIN_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  ...Object.fromEntries(Object.entries(RENDER_FLAGS).filter(([flag]) => flag !== '--out')),
+  ...Object.fromEntries(Object.entries(RENDER_FLAGS).filter(([flag]) => flag !== '--out' && flag !== '--full-tables')),
   '--src': { key: 'src', kind: 'string' },
   '--dst': { key: 'dst', kind: 'string' },
   '--dport': { key: 'dport', kind: 'string' },
@@ -141,7 +147,7 @@ function parseExplain(argv: readonly string[]): ParseResult {
   raw.strings.backend ??= 'nftables';
   const base = buildRenderArgs(raw, fail);
   if (!base.ok || base.value.command !== 'render') return base;
-  const { out: _out, ...renderArgs } = base.value.args;
+  const { out: _out, fullTables: _fullTables, ...renderArgs } = base.value.args;
   const { src, dst, dport, proto = 'tcp', output = 'text' } = raw.strings;
   if (src === undefined || dst === undefined || dport === undefined) return fail('--src, --dst and --dport are required');
   const srcIP = packetAddress('--src', src);
@@ -243,6 +249,7 @@ function buildRenderArgs(raw: Raw, fail: (e: string) => ParseResult): ParseResul
     ...(raw.strings.kubeconfig !== undefined ? { kubeconfig: raw.strings.kubeconfig } : {}),
     ...(scheduler !== undefined ? { ipvsScheduler: scheduler as IpvsScheduler } : {}),
     ...(raw.strings.out !== undefined ? { out: raw.strings.out } : {}),
+    ...(raw.bools.fullTables === true ? { fullTables: true } : {}),
   };
   return { ok: true, value: { command: 'render', args } };
 }

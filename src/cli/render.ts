@@ -5,7 +5,7 @@
  */
 import type { ProxyState } from '../model/index.js';
 import { renderNftables, toNftScript } from '../render/nftables/index.js';
-import { IPTABLES_OUT_FILES, renderIptablesFamilies, toIptablesOutput, toIptablesRestore } from '../render/iptables/index.js';
+import { iptablesFiles, renderIptablesFamilies, toIptablesOutput } from '../render/iptables/index.js';
 import { ipvsFiles, renderIpvsFamilies, toIpvsOutput } from '../render/ipvs/index.js';
 import type { RenderArgs } from './args.js';
 import type { CliIO } from './output.js';
@@ -28,13 +28,15 @@ const OUTPUTS: Record<RenderArgs['backend'], (state: ProxyState, args: RenderArg
     const script = toNftScript(renderNftables(state));
     return { stdout: script, files: new Map([[NFTABLES_OUT_FILE, script]]) };
   },
-  iptables: (state) => {
+  iptables: (state, args) => {
     const rulesets = renderIptablesFamilies(state);
-    return { stdout: toIptablesOutput(rulesets), files: new Map(rulesets.map((r) => [IPTABLES_OUT_FILES[r.family], toIptablesRestore(r)])) };
+    const form = args.fullTables === true ? 'full' : 'noflush';
+    return { stdout: toIptablesOutput(rulesets, form), files: iptablesFiles(rulesets, form) };
   },
   ipvs: (state, args) => {
     const ruleset = renderIpvsFamilies(state, args.ipvsScheduler !== undefined ? { scheduler: args.ipvsScheduler } : {});
-    return { stdout: toIpvsOutput(ruleset), files: ipvsFiles(ruleset) };
+    const form = args.fullTables === true ? 'full' : 'noflush';
+    return { stdout: toIpvsOutput(ruleset, form), files: ipvsFiles(ruleset, form) };
   },
 };
 

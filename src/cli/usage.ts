@@ -17,8 +17,10 @@ ${EXIT_CODES_HELP}`;
 
 export const RENDER_USAGE = `Usage: kpx render --backend nftables|iptables|ipvs [options]
 
-Prints the complete ruleset for one node, directly loadable (nftables: nft -f -;
-iptables: iptables-restore, the IPv6 part is commented '#6 ' for ip6tables-restore).
+Prints the complete ruleset for one node, directly loadable, touching only kpx's own
+tables and chains (nftables: nft -f -; iptables: sh, a script that loads kube-proxy's
+chains with iptables-restore --noflush and adds the jumps to them when missing; ipvs:
+one part per tool, each under a header naming its load command).
 
 Input:
   -f, --filename FILE|DIR    manifests (YAML or JSON: Service, EndpointSlice, Node,
@@ -49,6 +51,10 @@ kube-proxy options (repeatable ones also accept comma-separated values):
 
 Output:
       --out DIR              write files into DIR instead of stdout
+      --full-tables          iptables/ipvs: whole-table iptables-restore input instead,
+                             for a plain iptables-restore: it REPLACES the filter and
+                             nat tables (foreign rules and chains are removed, policies
+                             reset to ACCEPT). Only for a node nothing else programs
   -h, --help                 print this help
 
 Skipped objects are reported on stderr, one line each.

@@ -24,6 +24,7 @@ import { KPX, ROOT, SCENARIOS, scenarioArgs, scenarioNames } from '../helpers/sc
 import { checkFlow, summarize } from '../kernel/check.js';
 import { FLOWS, type FlowCase } from '../kernel/flows.js';
 import type { ProbeResult } from '../kernel/harness.js';
+import { caseGroups, caseResults } from '../kernel/groups.js';
 import { DEFAULT_RENDER_ARGS } from '../kernel/topology.js';
 import { buildJob, namespaceOf, type JobScenario } from './job.js';
 import { NOT_HONOURED } from './not-honoured.js';
@@ -108,13 +109,13 @@ describe('IPVS backend with real packets in a real IPVS kernel (qemu)', () => {
       const r = rendered.get(scenario);
       if (r === undefined) throw new Error('render did not run');
       if (r.code !== 0) throw new Error(`kpx render exited ${r.code}:\n${r.stderr}`);
-      expect([...r.files.keys()].sort()).toEqual(expect.arrayContaining(['ipset.restore', 'ipvsadm.rules', 'iptables.rules', 'kube-ipvs0.batch']));
+      expect([...r.files.keys()].sort()).toEqual(expect.arrayContaining(['ipset.restore', 'ipvsadm.rules', 'iptables.sh', 'kube-ipvs0.batch']));
       const load = loads.get(scenario);
       if (load?.ok !== true) throw new Error(`load failed in the VM:\n${load?.output ?? '(no KPX-LOAD line)'}`);
     });
 
     test.each(cases.map((c, i) => [c.name, c, i] as const))('%s', (name, c, i) => {
-      const res = results.get(`${scenario}#${i}`);
+      const res = caseResults(caseGroups(c, String(i), 10), (id) => results.get(`${scenario}#${id}`));
       if (res === undefined) throw new Error(`no probe results from the VM (load ok: ${loads.get(scenario)?.ok})`);
       const limit = NOT_HONOURED[name];
       const judged: FlowCase = limit ? { ...c, expect: limit.instead } : c;

@@ -4,9 +4,10 @@
  * inside the VM, echo servers on every endpoint, and per scenario a load script plus the
  * probe groups of its flow cases. Pure: everything is derived from its arguments.
  */
-import { probeCount, type FlowCase } from '../kernel/flows.js';
+import type { FlowCase } from '../kernel/flows.js';
+import { caseGroups } from '../kernel/groups.js';
 import { namespaceFor, namespaceNames, namespaceOf as planNamespaceOf, topologyPlan, type NamespaceScript } from '../kernel/plan.js';
-import { familyOf, sourceAddress } from '../kernel/topology.js';
+import { clientAddress, familyOf } from '../kernel/topology.js';
 
 export interface ServerSpec { readonly ip: string; readonly port: number; readonly proto: 'tcp' | 'udp' }
 
@@ -76,8 +77,8 @@ export function loadScript(scenario: string, files: ReadonlyMap<string, string>)
     `${N} ipset restore -exist < ${dir}/ipset.restore`,
     `${N} ipvsadm -R < ${dir}/ipvsadm.rules`,
     `${N} ip -batch ${dir}/kube-ipvs0.batch`,
-    `${N} iptables-restore < ${dir}/iptables.rules`,
-    ...(files.has('ip6tables.rules') ? [`${N} ip6tables-restore < ${dir}/ip6tables.rules`] : []),
+    // The glue as documented: the load script (kpx's chains with --noflush, jumps when missing).
+    `${N} sh ${dir}/iptables.sh`,
     `echo "virtual servers: $(${N} ipvsadm -Ln | grep -c -E '^(TCP|UDP|SCTP)')"`,
   ];
   return iproute2(lines.join('\n'));
@@ -96,15 +97,16 @@ export function buildJob(scenarios: readonly JobScenario[], servers: readonly Se
     scenarios: scenarios.map((s) => ({
       name: s.name,
       load: loadScript(s.name, s.files),
-      groups: s.cases.map((c, i) => ({
-        ns: namespaceFor(NS, c.from),
-        id: String(i),
-        concurrency: c.expect.kind === 'sticky' ? 1 : 10,
-        probes: Array.from({ length: probeCount(c) }, () => {
-          const src = sourceAddress(c.from, familyOf(c.dst));
-          return { proto: c.proto, dst: c.dst, dport: c.dport, timeoutMs: VM_PROBE_TIMEOUT_MS, ...(src === undefined ? {} : { src }) };
+      // Case i's groups are i (or i#k, client k of a sticky case: ../kernel/groups.ts).
+      groups: s.cases.flatMap((c, i) => caseGroups(c, String(i), 10).map((g) => ({
+        ns: namespaceFor(NS, g.from),
+        id: g.id,
+        concurrency: g.concurrency,
+        probes: g.probes.map((p) => {
+          const src = clientAddress(g.from, familyOf(p.dst), g.client ?? 0);
+          return { ...p, timeoutMs: VM_PROBE_TIMEOUT_MS, ...(src === undefined ? {} : { src }) };
         }),
-      })),
+      }))),
     })),
   };
 }

@@ -34,19 +34,40 @@ describe('checkFlow', () => {
     expect(checkFlow(hp, [a('10.244.1.2:8080', '10.244.1.2'), a('10.244.2.2:8080', '10.244.1.2')])).toHaveLength(1);
   });
 
-  test('sticky, refused, dropped, unanswered', () => {
+  test('sticky: per client one endpoint, and not every client on the same one', () => {
     const st: FlowCase = { ...base, from: 'pod', dst: '10.96.7.10', expect: { kind: 'sticky', set: ['10.244.1.2:8080', '10.244.1.3:8080'] } };
+    const c = (client: number, endpoint: string): ProbeResult => ({ ...a(endpoint, 'x'), client });
+    expect(checkFlow(st, [c(0, '10.244.1.3:8080'), c(0, '10.244.1.3:8080'), c(1, '10.244.1.2:8080'), c(1, '10.244.1.2:8080')])).toEqual([]);
+    expect(checkFlow(st, [c(0, '10.244.1.3:8080'), c(0, '10.244.1.2:8080'), c(1, '10.244.1.2:8080')]))
+      .toEqual(['not sticky: client 0 reached 10.244.1.2:8080, 10.244.1.3:8080']);
+    expect(checkFlow(st, [c(0, '10.244.1.3:8080'), c(1, '10.244.1.3:8080'), c(2, '10.244.1.3:8080')]))
+      .toEqual(['all 3 clients landed on 10.244.1.3:8080: a fixed choice, not per-client affinity']);
+    // One client (a pod:<ip> source): stickiness only.
     expect(checkFlow(st, [a('10.244.1.3:8080', 'x'), a('10.244.1.3:8080', 'x')])).toEqual([]);
-    expect(checkFlow(st, [a('10.244.1.3:8080', 'x'), a('10.244.1.2:8080', 'x')])).toEqual(['not sticky: 2 different endpoints answered']);
+    expect(checkFlow(st, [c(0, '10.244.1.3:8080'), { kind: 'timeout', client: 1 }])).toEqual(['1 of 2 probes were not answered']);
+  });
+
+  test('refused and dropped', () => {
     const rf: FlowCase = { ...base, from: 'pod', dst: '10.96.5.10', expect: { kind: 'refused' } };
     expect(checkFlow(rf, [{ kind: 'refused' }])).toEqual([]);
     expect(checkFlow(rf, [{ kind: 'refused' }, { kind: 'timeout' }])).toHaveLength(1);
     const dr: FlowCase = { ...base, from: 'external', dst: '10.250.0.6', expect: { kind: 'dropped' } };
     expect(checkFlow(dr, [{ kind: 'timeout' }])).toEqual([]);
     expect(checkFlow(dr, [{ kind: 'refused' }])).toHaveLength(1);
+    // What an unprogrammed address gets from the topology is not a drop.
+    expect(checkFlow(dr, [{ kind: 'error', code: 'EHOSTUNREACH' }])).toHaveLength(1);
+  });
+
+  test('unanswered: the network\'s unreachable (default) or the node\'s own refusal, never a timeout', () => {
     const un: FlowCase = { ...base, from: 'pod', dst: '10.96.13.50', expect: { kind: 'unanswered' } };
-    expect(checkFlow(un, [{ kind: 'error', code: 'EHOSTUNREACH' }, { kind: 'timeout' }])).toEqual([]);
-    expect(checkFlow(un, [a('10.244.1.7:8080', 'x')])).toHaveLength(1);
+    expect(checkFlow(un, [{ kind: 'error', code: 'EHOSTUNREACH' }, { kind: 'error', code: 'ENETUNREACH' }])).toEqual([]);
+    expect(checkFlow(un, [{ kind: 'error', code: 'EHOSTUNREACH' }, { kind: 'timeout' }])).toHaveLength(1);
+    expect(checkFlow(un, [{ kind: 'refused' }])).toHaveLength(1);
+    expect(checkFlow(un, [a('10.244.1.7:8080', 'x')])).toHaveLength(2);
+    const byNode: FlowCase = { ...un, expect: { kind: 'unanswered', by: 'node' } };
+    expect(checkFlow(byNode, [{ kind: 'refused' }])).toEqual([]);
+    expect(checkFlow(byNode, [{ kind: 'timeout' }])).toHaveLength(1);
+    expect(checkFlow(byNode, [{ kind: 'error', code: 'EHOSTUNREACH' }])).toHaveLength(1);
   });
 });
 

@@ -35,7 +35,7 @@ export function checkFlow(c: FlowCase, results: readonly ProbeResult[]): string[
       if (stray.length > 0) problems.push(`answered by ineligible endpoints: ${stray.join(', ')}`);
       const seen = new Set(answers.map((a) => a.endpoint));
       if (e.kind === 'sticky') {
-        if (seen.size > 1) problems.push(`not sticky: ${seen.size} different endpoints answered`);
+        problems.push(...checkSticky(e.set, answers));
         break;
       }
       if (e.allMustAnswer ?? true) {
@@ -64,7 +64,43 @@ export function checkFlow(c: FlowCase, results: readonly ProbeResult[]): string[
       break;
     case 'unanswered':
       if (answers.length > 0) problems.push('expected no endpoint to answer');
+      if ((e.by ?? 'network') === 'network') {
+        if (results.some((r) => r.kind !== 'error' || !UNREACHABLE.includes(r.code))) {
+          problems.push(`expected every probe to be answered by the network as unreachable (${UNREACHABLE.join('/')}): kpx leaves it alone`);
+        }
+      } else if (results.some((r) => r.kind !== 'refused')) {
+        problems.push('expected every probe to be refused by the node\'s own stack (nothing listens): kpx leaves it alone');
+      }
       break;
+  }
+  return problems;
+}
+
+/**
+ * What the outside network answers for an address nobody has (plan.ts: the external
+ * namespace's unreachable route): ICMP host unreachable (IPv4), no route (IPv6).
+ */
+export const UNREACHABLE: readonly string[] = ['EHOSTUNREACH', 'ENETUNREACH'];
+
+/**
+ * Affinity: every client's probes on one endpoint; with several clients and several
+ * eligible endpoints, not every client on the same endpoint (a fixed choice would pass
+ * the first check). 16 clients, 2 endpoints: all on one by chance with p = 2^-15.
+ */
+function checkSticky(set: readonly string[], answers: readonly Extract<ProbeResult, { kind: 'answer' }>[]): string[] {
+  const byClient = new Map<number, Set<string>>();
+  for (const a of answers) {
+    const k = a.client ?? 0;
+    byClient.set(k, (byClient.get(k) ?? new Set()).add(a.endpoint));
+  }
+  const problems: string[] = [];
+  const loose = [...byClient].filter(([, eps]) => eps.size > 1);
+  if (loose.length > 0) {
+    problems.push(`not sticky: ${loose.map(([k, eps]) => `client ${k} reached ${[...eps].sort().join(', ')}`).join('; ')}`);
+  }
+  const chosen = new Set(answers.map((a) => a.endpoint));
+  if (byClient.size > 1 && set.length > 1 && chosen.size === 1) {
+    problems.push(`all ${byClient.size} clients landed on ${[...chosen][0]}: a fixed choice, not per-client affinity`);
   }
   return problems;
 }

@@ -7,7 +7,7 @@
  * Addresses follow the one plan in topology.ts / README.md; each case names a scenario
  * in test/scenarios/<scenario>/cluster.yaml.
  */
-import { hostPort, type From } from './topology.js';
+import { clientCount, hostPort, type From } from './topology.js';
 
 export type FlowProto = 'tcp' | 'udp';
 
@@ -30,14 +30,27 @@ export type FlowExpect =
        */
       readonly hairpin?: boolean;
     }
-  /** All probes (sent one after another) land on the same endpoint, which is in `set`. */
+  /**
+   * Session affinity. Several clients (source addresses, topology.ts `clientAddress`) each
+   * send their probes one after another: every probe is answered from `set`, all probes
+   * of one client land on one endpoint, and (with several clients and endpoints) the
+   * clients do not all land on the same one (that would be a fixed choice, not affinity).
+   */
   | { readonly kind: 'sticky'; readonly set: readonly string[] }
   /** Rejected: TCP RST or ICMP unreachable → ECONNREFUSED, never a timeout. */
   | { readonly kind: 'refused' }
-  /** Silently dropped: every probe times out. */
+  /**
+   * Silently dropped by a rule on the node: every probe times out. (The topology answers
+   * everything it does not own with an ICMP unreachable, so a timeout means a drop.)
+   */
   | { readonly kind: 'dropped' }
-  /** No endpoint answers (kpx leaves the packet alone; whatever the network does is fine). */
-  | { readonly kind: 'unanswered' };
+  /**
+   * kpx leaves the packet alone and it goes where routing sends it. `by: 'network'`
+   * (default): the node routes it out and the outside network answers that nobody has
+   * the address (every probe fails with EHOSTUNREACH / ENETUNREACH). `by: 'node'`: the
+   * address is the node's own and nothing listens on the port: its stack refuses.
+   */
+  | { readonly kind: 'unanswered'; readonly by?: 'network' | 'node' };
 
 export interface FlowCase {
   readonly scenario: string;
@@ -51,6 +64,9 @@ export interface FlowCase {
   readonly probes?: number;
 }
 
+/** Probes per client of a multi-client sticky case (16 clients: 48 probes). */
+export const STICKY_PROBES_PER_CLIENT = 3;
+
 /** Probes per case: enough that each of ≤4 endpoints is missed with probability < 1e-4. */
 export function probeCount(c: FlowCase): number {
   if (c.probes !== undefined) return c.probes;
@@ -58,7 +74,7 @@ export function probeCount(c: FlowCase): number {
     case 'endpoints':
       return Math.max(40, 12 * c.expect.set.length);
     case 'sticky':
-      return 20;
+      return clientCount(c.from) > 1 ? clientCount(c.from) * STICKY_PROBES_PER_CLIENT : 20;
     case 'refused':
       return 4;
     case 'dropped':
@@ -96,7 +112,7 @@ export const FLOWS: readonly FlowCase[] = [
   { scenario: 'nodeport', name: 'pod → NodePort is masqueraded (Cluster policy)', from: 'pod', proto: 'tcp', dst: NODE, dport: 30280, expect: masq(ep([...L(2), ...R(2)], 8080)) },
   { scenario: 'nodeport', name: 'node → own NodePort', from: 'node', proto: 'tcp', dst: NODE, dport: 30280, expect: masq(ep([...L(2), ...R(2)], 8080)) },
   { scenario: 'nodeport', name: 'pod → cluster IP keeps the client IP', from: 'pod', proto: 'tcp', dst: '10.96.2.10', dport: 80, expect: preserved(ep([...L(2), ...R(2)], 8080)) },
-  { scenario: 'nodeport', name: 'external → NodePort on a non-primary node address is not served', from: 'external', proto: 'tcp', dst: '10.200.0.1', dport: 30280, expect: { kind: 'unanswered' } },
+  { scenario: 'nodeport', name: 'external → NodePort on a non-primary node address is not served', from: 'external', proto: 'tcp', dst: '10.200.0.1', dport: 30280, expect: { kind: 'unanswered', by: 'node' } },
 
   // --- lb-local: externalTrafficPolicy Local with local and remote endpoints.
   { scenario: 'lb-local', name: 'external → LB IP: local endpoints only, client IP kept', from: 'external', proto: 'tcp', dst: '10.250.0.3', dport: 80, expect: preserved(ep(L(2, 3), 8080)) },
@@ -174,6 +190,7 @@ export const FLOWS: readonly FlowCase[] = [
   { scenario: 'external-ips', name: 'node → external IP masqueraded', from: 'node', proto: 'tcp', dst: '10.250.0.10', dport: 80, expect: masq(ep([...L(2), ...R(2)], 8080)) },
   { scenario: 'external-ips', name: 'external → external IP (Local): local endpoint, client IP kept', from: 'external', proto: 'tcp', dst: '10.250.0.11', dport: 80, expect: preserved(ep(L(3), 8080)) },
   { scenario: 'external-ips', name: 'pod → external IP (Local): short-circuit to all endpoints', from: 'pod', proto: 'tcp', dst: '10.250.0.11', dport: 80, expect: preserved(ep([...L(3), ...R(3)], 8080)) },
+  { scenario: 'external-ips', name: 'node → external IP (Local): short-circuit to all endpoints, masqueraded', from: 'node', proto: 'tcp', dst: '10.250.0.11', dport: 80, expect: masq(ep([...L(3), ...R(3)], 8080)) },
   { scenario: 'external-ips', name: 'external → external IP on an unserved port is not answered', from: 'external', proto: 'tcp', dst: '10.250.0.10', dport: 81, expect: { kind: 'unanswered' } },
 
   // --- topology-hints (node in zone-a).
@@ -211,7 +228,7 @@ export const FLOWS: readonly FlowCase[] = [
   { scenario: 'kube-proxy-options', name: 'an allocated cluster IP on an unserved port is still rejected', from: 'pod', proto: 'tcp', dst: '10.96.15.10', dport: 81, expect: { kind: 'refused' } },
   { scenario: 'kube-proxy-options', name: 'nodeport-addresses: NodePort served on the address in the CIDR', from: 'external', proto: 'tcp', dst: '10.200.0.1', dport: 31580, expect: masq(ep([...L(2), ...R(2)], 8080)) },
   { scenario: 'kube-proxy-options', name: 'nodeport-addresses: IPv6 NodePort served on the address in the CIDR', from: 'external', proto: 'tcp', dst: 'fd00:10:200::1', dport: 31580, expect: masq(ep([...L6(2), ...R6(2)], 8080)) },
-  { scenario: 'kube-proxy-options', name: 'nodeport-addresses: NodePort not served on the node IP outside the CIDR', from: 'external', proto: 'tcp', dst: NODE, dport: 31580, expect: { kind: 'unanswered' } },
+  { scenario: 'kube-proxy-options', name: 'nodeport-addresses: NodePort not served on the node IP outside the CIDR', from: 'external', proto: 'tcp', dst: NODE, dport: 31580, expect: { kind: 'unanswered', by: 'node' } },
 
   // --- bad-input: the good Services still work, the bad ones are not served.
   { scenario: 'bad-input', name: 'good Service tcp works despite FQDN, bad-IP and bad-port slices', from: 'pod', proto: 'tcp', dst: '10.96.13.10', dport: 80, expect: preserved(ep([...L(2), ...R(2)], 8080)) },

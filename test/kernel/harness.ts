@@ -11,15 +11,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { namespaceFor, namespaceNames, namespaceOf, topologyPlan, type Namespaces } from './plan.js';
-import { POD_HOSTS, familyOf, localPodIP, sourceAddress, type From } from './topology.js';
+import { POD_HOSTS, clientAddress, familyOf, localPodIP, type From } from './topology.js';
 
 export type Proto = 'tcp' | 'udp';
 
-export type ProbeResult =
+/** One probe's outcome; `client`: which client of the case sent it (groups.ts), 0 by default. */
+export type ProbeResult = (
   | { readonly kind: 'answer'; readonly endpoint: string; readonly peerSeen: string }
   | { readonly kind: 'refused' }
   | { readonly kind: 'timeout' }
-  | { readonly kind: 'error'; readonly code: string };
+  | { readonly kind: 'error'; readonly code: string }
+) & { readonly client?: number };
 
 export interface Probe {
   readonly proto: Proto;
@@ -32,6 +34,8 @@ export interface Probe {
 export interface ProbeGroup {
   readonly id: string;
   readonly from: From;
+  /** Which client address of `from` sends (topology.ts `clientAddress`); default 0. */
+  readonly client?: number;
   readonly concurrency: number;
   readonly probes: readonly Probe[];
 }
@@ -90,6 +94,7 @@ export async function checkPrerequisites(): Promise<void> {
     ['nft', ['--version'], 'nftables'],
     ['conntrack', ['--version'], 'conntrack'],
     ['sysctl', ['--version'], 'procps'],
+    ['iptables', ['--version'], 'iptables'],
   ] as const) {
     try {
       const r = await run(tool, args);
@@ -101,7 +106,7 @@ export async function checkPrerequisites(): Promise<void> {
   if (missing.length > 0) {
     throw new Error(
       `kernel tests need: ${missing.join(', ')}.\n` +
-        'Install them, e.g. `apt-get install -y iproute2 nftables conntrack procps`, and run as root.',
+        'Install them, e.g. `apt-get install -y iproute2 nftables conntrack procps iptables`, and run as root.',
     );
   }
   if (process.getuid?.() !== 0) {
@@ -310,7 +315,7 @@ export class KernelHarness {
     for (const g of groups) {
       const ns = namespaceFor(this.names, g.from);
       const probes = g.probes.map((p) => {
-        const src = sourceAddress(g.from, familyOf(p.dst));
+        const src = clientAddress(g.from, familyOf(p.dst), g.client ?? 0);
         return { ...p, timeoutMs: p.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(src === undefined ? {} : { src }) };
       });
       byNs.set(ns, [...(byNs.get(ns) ?? []), { id: g.id, concurrency: g.concurrency, probes }]);

@@ -4,7 +4,7 @@
  * the scripts with `ip netns exec` in namespaces it creates on the host, the IPVS VM job
  * (test/ipvs-vm/job.ts) as one shell script inside the VM. Address plan: ./topology.ts.
  */
-import { PLAN, POD_HOSTS, familyOf, localPodIP, remotePodIP, type From } from './topology.js';
+import { PLAN, POD_HOSTS, extraClientAddresses, familyOf, localPodIP, remotePodIP, type From } from './topology.js';
 
 /** The namespaces of one topology. */
 export interface Namespaces {
@@ -61,7 +61,7 @@ export interface TopologyPlan {
   readonly phases: readonly (readonly NamespaceScript[])[];
 }
 
-type Sysctls = readonly (readonly [key: string, value: number])[];
+type Sysctls = readonly (readonly [key: string, value: number | string])[];
 
 export function topologyPlan(names: Namespaces, options: PlanOptions = {}): TopologyPlan {
   const sysctl = (settings: Sysctls): string[] => (options.sysctl === 'proc'
@@ -97,6 +97,10 @@ export function topologyPlan(names: Namespaces, options: PlanOptions = {}): Topo
     `ip addr add ${n.ipv4}/24 dev eth0`,
     `ip -6 addr add ${n.ipv6}/64 dev eth0 nodad`,
     'ip link set eth0 up',
+    // Extra client addresses for session-affinity cases (topology.ts clientAddress):
+    // secondary, so never the source the node picks itself.
+    ...extraClientAddresses('node', 'ipv4').map((a) => `ip addr add ${a}/24 dev eth0`),
+    ...extraClientAddresses('node', 'ipv6').map((a) => `ip -6 addr add ${a}/64 dev eth0 nodad preferred_lft 0`),
     `ip link add ext0 type veth peer name eth0 netns ${names.external}`,
     `ip addr add ${PLAN.nodeExternalSide.ipv4}/24 dev ext0`,
     `ip addr add ${PLAN.nodeExternalOtherSide.ipv4}/24 dev ext0`,
@@ -112,6 +116,9 @@ export function topologyPlan(names: Namespaces, options: PlanOptions = {}): Topo
       `ip route add ${a4}/32 dev p${i} src ${n.ipv4}`,
       `ip -6 route add ${a6}/128 dev p${i} src ${n.ipv6}`,
     ]),
+    // The client pod's extra addresses (the client pod's veth is the last one).
+    ...extraClientAddresses('pod', 'ipv4').map((a) => `ip route add ${a}/32 dev p${localPods.length - 1} src ${n.ipv4}`),
+    ...extraClientAddresses('pod', 'ipv6').map((a) => `ip -6 route add ${a}/128 dev p${localPods.length - 1} src ${n.ipv6}`),
     `ip route add 10.244.2.0/24 via ${PLAN.remoteNodeIP.ipv4}`,
     `ip -6 route add fd00:10:244:2::/64 via ${PLAN.remoteNodeIP.ipv6}`,
     // Node-originated traffic to service/LB IPs needs a route before DNAT happens.
@@ -136,13 +143,36 @@ export function topologyPlan(names: Namespaces, options: PlanOptions = {}): Topo
     `ip addr add ${PLAN.externalOther.ipv4}/24 dev eth0`,
     `ip -6 addr add ${PLAN.external.ipv6}/64 dev eth0 nodad`,
     `ip -6 addr add ${PLAN.externalOther.ipv6}/64 dev eth0 nodad`,
+    ...extraClientAddresses('external', 'ipv4').map((a) => `ip addr add ${a}/24 dev eth0`),
+    ...extraClientAddresses('external', 'ipv6').map((a) => `ip -6 addr add ${a}/64 dev eth0 nodad preferred_lft 0`),
     `ip route add default via ${PLAN.nodeExternalSide.ipv4}`,
     `ip -6 route add default via ${PLAN.nodeExternalSide.ipv6}`,
+    // The outside world has no address the node sends it: everything the node routes here
+    // (its default route: service IPs kpx left alone, unknown addresses) is rejected with
+    // an ICMP unreachable (EHOSTUNREACH at the client) instead of being silently lost or
+    // looped back. So a probe that times out was dropped by a rule on the node, never by
+    // the topology (check.ts: dropped vs unanswered). A REJECT rule, not an unreachable
+    // route: the route's ICMP errors are rate-limited per source (net.ipv4.route.error_cost,
+    // 5 then 1/s, not per namespace), REJECT's go through icmp_send, whose limits
+    // icmp_ratemask (0 here; IPv6: type 1 left out) switches off.
+    // accept_local: a packet from one of its own addresses that the node hairpins back
+    // (an address kpx leaves alone, external → node → here) is not a martian: it too is
+    // rejected, and the client hears of it.
+    ...sysctl([['net.ipv4.ip_forward', 1], ['net.ipv6.conf.all.forwarding', 1], ['net.ipv4.conf.all.accept_local', 1]]),
+    ...sysctl([['net.ipv4.icmp_ratelimit', 0], ['net.ipv4.icmp_ratemask', 0], ['net.ipv6.icmp.ratelimit', 0]]),
+    // ICMPv6 type 1 (destination unreachable) out of the rate mask (default 0-1,3-127).
+    ...sysctl([['net.ipv6.icmp.ratemask', '0,3-127']]),
+    'iptables -A FORWARD -j REJECT --reject-with icmp-host-unreachable',
+    'ip6tables -A FORWARD -j REJECT --reject-with icmp6-addr-unreachable',
   ];
   const pods = new Map(localPods.map(([ns, a4, a6]): [string, string[]] => [ns, [
     'ip link set eth0 up',
     `ip addr add ${a4}/32 dev eth0`,
     `ip -6 addr add ${a6}/128 dev eth0 nodad`,
+    ...(ns === names.client ? [
+      ...extraClientAddresses('pod', 'ipv4').map((a) => `ip addr add ${a}/32 dev eth0`),
+      ...extraClientAddresses('pod', 'ipv6').map((a) => `ip -6 addr add ${a}/128 dev eth0 nodad preferred_lft 0`),
+    ] : []),
     `ip route add ${n.ipv4}/32 dev eth0 scope link`,
     `ip route add default via ${n.ipv4} dev eth0`,
     'ip -6 route add default via fe80::1 dev eth0',

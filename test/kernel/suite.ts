@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { KPX, ROOT, SCENARIOS, scenarioArgs, scenarioNames } from '../helpers/scenarios.js';
 import { checkFlow, summarize } from './check.js';
-import { probeCount, type FlowCase } from './flows.js';
+import type { FlowCase } from './flows.js';
+import { caseGroups, caseResults } from './groups.js';
 import { run, type KernelHarness, type ProbeResult, type RunResult, type ServerSpec } from './harness.js';
 import type { NotHonoured } from './not-honoured.js';
 import { DEFAULT_RENDER_ARGS } from './topology.js';
@@ -72,15 +73,16 @@ export function serverSpecs(hosts: (ip: string) => boolean): ServerSpec[] {
   return [...specs.values()];
 }
 
-/** Sends every case's probes (sticky cases one at a time) and returns results by case index. */
+/**
+ * Sends every case's probes (sticky cases: several clients, each one probe at a time;
+ * groups.ts) and returns results by case index.
+ */
 export async function probeCases(h: KernelHarness, cases: readonly FlowCase[]): Promise<Map<string, ProbeResult[]>> {
-  const groups = cases.map((c, i) => ({
-    id: String(i),
-    from: c.from,
-    concurrency: c.expect.kind === 'sticky' ? 1 : 20,
-    probes: Array.from({ length: probeCount(c) }, () => ({ proto: c.proto, dst: c.dst, dport: c.dport })),
-  }));
-  return new Map(await h.sendGroups(groups));
+  const groups = cases.map((c, i) => caseGroups(c, String(i)));
+  const results = await h.sendGroups(groups.flat());
+  const out = new Map<string, ProbeResult[]>();
+  groups.forEach((g, i) => { const r = caseResults(g, (id) => results.get(id)); if (r !== undefined) out.set(String(i), r); });
+  return out;
 }
 
 function describeCase(c: FlowCase): string {

@@ -83,6 +83,40 @@ export function sourceAddress(from: From, family: Family): string | undefined {
   return family === 'ipv4' ? ipv4 : podIPv6(ipv4);
 }
 
+/**
+ * Extra client addresses for session-affinity cases: a sticky case sends from several
+ * clients (source addresses) of the same kind, so that "every client sticks to one
+ * endpoint" and "clients do not all get the same endpoint" can both be checked. Client 0
+ * is `sourceAddress`; clients 1…EXTRA_CLIENTS are `<base>.${100+k}` / `<base>::${100+k}`
+ * on the external namespace, the client pod and the node (IPv6 ones deprecated, so never
+ * picked as a source on their own). A `pod:<ip>` source is one pod: one client.
+ */
+export const EXTRA_CLIENTS = 15;
+
+const CLIENT_BASE: Partial<Record<From, Readonly<Record<Family, string>>>> = {
+  external: { ipv4: '10.200.0.', ipv6: 'fd00:10:200::' },
+  pod: { ipv4: '10.244.1.', ipv6: 'fd00:10:244:1::' },
+  node: { ipv4: '10.100.0.', ipv6: 'fd00:10:100::' },
+};
+
+/** How many clients a case from `from` can use. */
+export function clientCount(from: From): number {
+  return CLIENT_BASE[from] === undefined ? 1 : EXTRA_CLIENTS + 1;
+}
+
+/** The extra client addresses of a `from` kind (without client 0), per family. */
+export function extraClientAddresses(from: 'external' | 'pod' | 'node', family: Family): string[] {
+  return Array.from({ length: EXTRA_CLIENTS }, (_, i) => `${CLIENT_BASE[from]![family]}${101 + i}`);
+}
+
+/** The source address of client `k` of `from` (0: `sourceAddress`). */
+export function clientAddress(from: From, family: Family, k: number): string | undefined {
+  if (k === 0) return sourceAddress(from, family);
+  const base = CLIENT_BASE[from];
+  if (base === undefined || k > EXTRA_CLIENTS) throw new Error(`no client ${k} for ${from}`);
+  return `${base[family]}${100 + k}`;
+}
+
 /** The source address as the endpoint would see it without NAT. */
 export function expectedClientIP(from: From, family: Family): string {
   return sourceAddress(from, family) ?? PLAN.nodeIP[family];

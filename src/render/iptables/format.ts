@@ -6,12 +6,12 @@
  * can be compared with a dump.
  */
 import { endpointString } from '../../model/ip.js';
-import { formatChainLine, formatMark, formatRestoreTable, formatRuleLine, quoteArg, type RestoreOptions } from '../restore.js';
+import {
+  builtinJumps, formatChainLine, formatMark, formatRestoreTable, formatRuleLine, quoteArg, type BuiltinJump, type RestoreOptions,
+} from '../restore.js';
 import type { IptMatch, IptRule, IptTable, IptTarget, IptablesRuleset } from './types.js';
 
-export { formatChainLine, formatMark, quoteArg, type RestoreOptions };
-
-/** `0x4000`, as iptables-save prints marks. */
+export { formatChainLine, formatMark, quoteArg, type BuiltinJump, type RestoreOptions };
 
 /**
  * `%0.10f` as Go prints it: the exact decimal value of the double, rounded half to even
@@ -78,6 +78,16 @@ export function formatTable(table: IptTable, options: RestoreOptions = {}): stri
   return formatRestoreTable(table, ruleArgs, options);
 }
 
+/**
+ * iptables-restore input. Default form `noflush`: kpx's own chains only, for
+ * `iptables-restore --noflush` (the jumps from the built-in chains: `iptablesJumps`);
+ * `{ form: 'full' }`: whole tables for a plain `iptables-restore` (see ../restore.ts).
+ */
 export function toIptablesRestore(ruleset: IptablesRuleset, options: RestoreOptions = {}): string {
   return `${ruleset.tables.map((t) => formatTable(t, options)).join('\n')}\n`;
+}
+
+/** The jumps from the built-in chains into kpx's chains, in rendered order. */
+export function iptablesJumps(ruleset: IptablesRuleset): BuiltinJump[] {
+  return builtinJumps(ruleset.tables, ruleArgs);
 }

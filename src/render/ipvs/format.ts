@@ -4,16 +4,23 @@
  *   of kube-proxy's sets that also works when they exist),
  * - `toIpvsadmRestore`: input for `ipvsadm-restore` (`-A` virtual server, `-a` real server
  *   lines, as `ipvsadm-save -n` prints them),
- * - `toGlueRestore`: input for `iptables-restore` / `ip6tables-restore`,
+ * - `toGlueRestore`: input for `iptables-restore --noflush` (kpx's chains; `glueJumps` for the
+ *   jumps from the built-in chains) or, form `full`, whole tables for `iptables-restore`,
  * - `toAddressBatch`: input for `ip -batch` (`address add IP/32 dev kube-ipvs0`).
- * None of them holds comment lines, so every part loads exactly as printed.
+ * None of them holds comment lines, so every part loads exactly as printed. Every name,
+ * address and set entry passes an allowlist (../safe.ts) before it is printed.
  */
 import { endpointString } from '../../model/ip.js';
-import { formatMark, formatRestoreTable, type RestoreOptions } from '../restore.js';
+import { builtinJumps, formatMark, formatRestoreTable, type BuiltinJump, type RestoreOptions } from '../restore.js';
+import { checkName, checkWord } from '../safe.js';
 import { DUMMY_DEVICE } from './names.js';
+import type { GlueMatch, GlueRule, GlueTable, GlueTarget, Ipset, IpvsFamilyRuleset, VirtualServer } from './types.js';
 
 export { formatMark };
-import type { GlueMatch, GlueRule, GlueTable, GlueTarget, Ipset, IpvsFamilyRuleset, VirtualServer } from './types.js';
+
+const PRINTER = 'IPVS printer';
+/** IPSET_MAXNAMELEN − 1. */
+const SET_NAME_MAX = 31;
 
 
 /** An address with its prefix (`/32`, `/128`), as iptables-save prints it. */
@@ -22,14 +29,17 @@ function withPrefix(cidr: string): string {
 }
 
 /** `ip:port`, IPv6 as `[ip]:port` (ipvsadm's syntax is the endpoint string's). */
-export const ipvsAddress = endpointString;
+export function ipvsAddress(ip: string, port: number): string {
+  checkWord(ip, PRINTER, 'address');
+  return endpointString(ip, port);
+}
 
 const PROTO_FLAG: Record<VirtualServer['protocol'], string> = { tcp: '-t', udp: '-u', sctp: '--sctp-service' };
 
 export function formatVirtualServer(vs: VirtualServer): string[] {
   const svc = `${PROTO_FLAG[vs.protocol]} ${ipvsAddress(vs.address, vs.port)}`;
-  const head = [`-A ${svc} -s ${vs.scheduler}`];
-  if (vs.schedulerFlags.length > 0) head.push(`-b ${vs.schedulerFlags.join(',')}`);
+  const head = [`-A ${svc} -s ${checkWord(vs.scheduler, PRINTER)}`];
+  if (vs.schedulerFlags.length > 0) head.push(`-b ${checkWord(vs.schedulerFlags.join(','), PRINTER)}`);
   if (vs.persistenceSeconds !== undefined) head.push(`-p ${vs.persistenceSeconds}`);
   return [head.join(' '), ...vs.realServers.map((rs) => `-a ${svc} -r ${ipvsAddress(rs.ip, rs.port)} -m -w ${rs.weight}`)];
 }
@@ -40,6 +50,8 @@ export function toIpvsadmRestore(families: readonly IpvsFamilyRuleset[]): string
 }
 
 function createLine(s: Ipset): string {
+  checkName('set name', s.name, PRINTER, SET_NAME_MAX);
+  checkWord(s.type, PRINTER);
   if (s.type === 'bitmap:port') return `create ${s.name} bitmap:port range 0-65535`;
   return `create ${s.name} ${s.type} family ${s.family === 'ipv6' ? 'inet6' : 'inet'} hashsize 1024 maxelem 65536`;
 }
@@ -49,7 +61,7 @@ export function toIpsetRestore(families: readonly IpvsFamilyRuleset[]): string {
   const lines: string[] = [];
   for (const f of families) {
     for (const s of f.ipsets) {
-      lines.push(createLine(s), `flush ${s.name}`, ...s.entries.map((e) => `add ${s.name} ${e}`));
+      lines.push(createLine(s), `flush ${s.name}`, ...s.entries.map((e) => `add ${s.name} ${checkWord(e, PRINTER, 'element key')}`));
     }
   }
   return lines.map((l) => `${l}\n`).join('');
@@ -62,7 +74,7 @@ export function toIpsetRestore(families: readonly IpvsFamilyRuleset[]): string {
  * masquerade out of a pod veth that has only a link-local address).
  */
 export function toAddressBatch(families: readonly IpvsFamilyRuleset[]): string {
-  return families.flatMap((f) => f.addresses.map((a) => (a.includes(':')
+  return families.flatMap((f) => f.addresses.map((a) => (checkWord(a, PRINTER, 'address').includes(':')
     ? `address add ${a}/128 dev ${DUMMY_DEVICE} nodad preferred_lft 0\n`
     : `address add ${a}/32 dev ${DUMMY_DEVICE}\n`))).join('');
 }
@@ -104,6 +116,12 @@ export function formatGlueTable(t: GlueTable, options: GlueRestoreOptions = {}):
   return formatRestoreTable(t, glueRuleArgs, options);
 }
 
+/** Default form `noflush`: kpx's own chains only, for `iptables-restore --noflush`. */
 export function toGlueRestore(f: IpvsFamilyRuleset, options: GlueRestoreOptions = {}): string {
   return `${f.tables.map((t) => formatGlueTable(t, options)).join('\n')}\n`;
+}
+
+/** The glue's jumps from the built-in chains, in rendered order. */
+export function glueJumps(f: IpvsFamilyRuleset): BuiltinJump[] {
+  return builtinJumps(f.tables, glueRuleArgs);
 }

@@ -27,7 +27,7 @@ const localSrc: GlueMatch = { kind: 'addrtype-local', addr: 'src', negate: false
 const chain = (name: string, rules: readonly GlueRule[]): GlueChain => ({ name, builtin: false, rules });
 const builtin = (name: string, rules: readonly GlueRule[]): GlueChain => ({ name, builtin: true, rules });
 
-const KPX_LOCAL_MASQ = 'kpx: the node\'s own traffic to a Local-policy frontend is masqueraded';
+const KPX_LOCAL_MASQ = 'kpx: traffic of the node itself to a Local-policy frontend is masqueraded';
 
 export function renderGlue(fs: FamilyState, ipsets: readonly Ipset[], outFilter: readonly OutFilterEntry[]): GlueTable[] {
   const nonEmpty = (role: SetRole): boolean => (ipsets.find((s) => s.name === setName(role, fs.family))?.entries.length ?? 0) > 0;

@@ -3,7 +3,7 @@ export type * from './types.js';
 export { IPVS_SCHEDULERS } from './types.js';
 export { renderIpvs, renderIpvsFamilies, nodePortIPs, DEFAULT_SCHEDULER } from './render.js';
 export {
-  toIpsetRestore, toIpvsadmRestore, toGlueRestore, toAddressBatch, formatVirtualServer, formatGlueTable, glueRuleArgs,
+  toIpsetRestore, toIpvsadmRestore, toGlueRestore, glueJumps, toAddressBatch, formatVirtualServer, formatGlueTable, glueRuleArgs,
   ipvsAddress, formatMark,
 } from './format.js';
 export type { GlueRestoreOptions } from './format.js';

@@ -1,8 +1,19 @@
-/** Printing the typed ruleset as nft syntax (nft 1.0.6). */
+/**
+ * Printing the typed ruleset as nft syntax (nft 1.0.6). Every table, chain, set and map
+ * name, element key part, map value part and address passes an allowlist where it is
+ * printed (../safe.ts: UnsafeRenderTextError), comments are sanitised: no value can end a
+ * statement (`;`, newline), a block (braces) or a string (quote).
+ */
+import { checkKeyPart, checkName, checkWord } from '../safe.js';
 import type {
   NftChain, NftElement, NftExpr, NftFamily, NftKey, NftMap, NftMapElement, NftMapValue,
   NftMatch, NftRule, NftSet, NftStatement, NftTable, NftTypeSpec, NftVerdict,
 } from './types.js';
+
+const PRINTER = 'nft printer';
+/** NFT_NAME_MAXLEN − 1 (chain, set, map and table names). */
+const NAME_MAX = 255;
+const name = (kind: 'chain name' | 'table name' | 'set name' | 'map name', n: string): string => checkName(kind, n, PRINTER, NAME_MAX);
 
 /** nft limits comments to 128 bytes (NFTNL_UDATA_COMMENT_MAXLEN). */
 const COMMENT_MAX_BYTES = 128;
@@ -35,7 +46,7 @@ export function formatKey(key: NftKey, family: NftFamily): string {
 }
 
 export function formatVerdict(v: NftVerdict): string {
-  return v.kind === 'jump' || v.kind === 'goto' ? `${v.kind} ${v.chain}` : v.kind;
+  return v.kind === 'jump' || v.kind === 'goto' ? `${v.kind} ${name('chain name', v.chain)}` : v.kind;
 }
 
 export function formatMark(mark: number): string {
@@ -49,7 +60,7 @@ export function formatMatch(m: NftMatch, family: NftFamily): string {
     case 'ct-status':
       return `ct status ${m.status}`;
     case 'lookup':
-      return `${formatKey(m.key, family)} ${m.negate ? '!= ' : ''}@${m.set}`;
+      return `${formatKey(m.key, family)} ${m.negate ? '!= ' : ''}@${name('set name', m.set)}`;
     case 'fib-local':
       return `fib ${m.addr} type local`;
     case 'l4proto':
@@ -66,13 +77,15 @@ export function formatStatement(s: NftStatement, family: NftFamily): string {
     case 'verdict':
       return formatVerdict(s.verdict);
     case 'vmap':
-      return `${formatKey(s.key, family)} vmap @${s.map}`;
+      return `${formatKey(s.key, family)} vmap @${name('map name', s.map)}`;
     case 'dnat-map':
-      return `dnat to ${formatKey(s.key, family)} map @${s.map}`;
-    case 'dnat':
-      return family === 'ip6' ? `dnat to [${s.addr}]:${s.port}` : `dnat to ${s.addr}:${s.port}`;
+      return `dnat to ${formatKey(s.key, family)} map @${name('map name', s.map)}`;
+    case 'dnat': {
+      const addr = checkKeyPart(s.addr, PRINTER, 'address');
+      return family === 'ip6' ? `dnat to [${addr}]:${s.port}` : `dnat to ${addr}:${s.port}`;
+    }
     case 'set-update':
-      return `update @${s.set} { ${formatKey(s.key, family)} }`;
+      return `update @${name('set name', s.set)} { ${formatKey(s.key, family)} }`;
     case 'mark':
       return `meta mark set meta mark ${s.op} ${formatMark(s.mark)}`;
     case 'masquerade':
@@ -84,17 +97,23 @@ export function formatRule(r: NftRule, family: NftFamily): string {
   return [...r.matches.map((m) => formatMatch(m, family)), ...r.statements.map((s) => formatStatement(s, family))].join(' ');
 }
 
+/** A type (`ipv4_addr . inet_proto . inet_service`) or typeof expression: words joined by spaces and dots. */
+function checkType(t: string): string {
+  for (const w of t.split(' ')) if (w !== '.') checkWord(w, PRINTER);
+  return t;
+}
+
 function formatTypeSpec(t: NftTypeSpec): string {
-  return 'type' in t ? `type ${t.type}` : `typeof ${t.typeof}`;
+  return 'type' in t ? `type ${checkType(t.type)}` : `typeof ${checkType(t.typeof)}`;
 }
 
 function formatElementKey(e: NftElement): string {
-  const key = e.key.join(' . ');
+  const key = e.key.map((k) => checkKeyPart(k, PRINTER)).join(' . ');
   return e.comment === undefined ? key : `${key} comment "${sanitizeComment(e.comment)}"`;
 }
 
 function formatMapValue(v: NftMapValue): string {
-  return v.kind === 'verdict' ? formatVerdict(v.verdict) : v.parts.join(' . ');
+  return v.kind === 'verdict' ? formatVerdict(v.verdict) : v.parts.map((p) => checkKeyPart(p, PRINTER, 'map value')).join(' . ');
 }
 
 export function formatSetElement(e: NftElement): string {
@@ -118,9 +137,9 @@ function formatElements(items: readonly string[], indent: string): string[] {
 export function formatSet(s: NftSet, indent = '\t'): string[] {
   const inner = `${indent}\t`;
   return [
-    `${indent}set ${s.name} {`,
+    `${indent}set ${name('set name', s.name)} {`,
     `${inner}${formatTypeSpec(s.key)}`,
-    ...(s.flags.length > 0 ? [`${inner}flags ${s.flags.join(',')}`] : []),
+    ...(s.flags.length > 0 ? [`${inner}flags ${s.flags.map((f) => checkWord(f, PRINTER)).join(',')}`] : []),
     ...(s.timeout !== undefined ? [`${inner}timeout ${s.timeout}s`] : []),
     ...formatElements(s.elements.map(formatSetElement), inner),
     `${indent}}`,
@@ -131,9 +150,9 @@ export function formatMap(m: NftMap, indent = '\t'): string[] {
   const inner = `${indent}\t`;
   const value = 'type' in m.value ? m.value.type : m.value.typeof;
   return [
-    `${indent}map ${m.name} {`,
-    `${inner}${formatTypeSpec(m.key)} : ${value}`,
-    ...(m.flags.length > 0 ? [`${inner}flags ${m.flags.join(',')}`] : []),
+    `${indent}map ${name('map name', m.name)} {`,
+    `${inner}${formatTypeSpec(m.key)} : ${checkType(value)}`,
+    ...(m.flags.length > 0 ? [`${inner}flags ${m.flags.map((f) => checkWord(f, PRINTER)).join(',')}`] : []),
     ...formatElements(m.elements.map(formatMapElement), inner),
     `${indent}}`,
   ];
@@ -144,7 +163,7 @@ export function formatChain(c: NftChain, family: NftFamily, indent = '\t'): stri
   const hook = c.hook === undefined
     ? []
     : [`${inner}type ${c.hook.type} hook ${c.hook.hook} priority ${c.hook.priority}; policy ${c.hook.policy};`];
-  return [`${indent}chain ${c.name} {`, ...hook, ...c.rules.map((r) => `${inner}${formatRule(r, family)}`), `${indent}}`];
+  return [`${indent}chain ${name('chain name', c.name)} {`, ...hook, ...c.rules.map((r) => `${inner}${formatRule(r, family)}`), `${indent}}`];
 }
 
 /** The full `table FAMILY NAME { … }` block. */
@@ -154,5 +173,5 @@ export function formatTable(t: NftTable): string {
     ...t.maps.flatMap((m) => formatMap(m)),
     ...t.chains.flatMap((c) => formatChain(c, t.family)),
   ];
-  return [`table ${t.family} ${t.name} {`, ...body, '}'].join('\n');
+  return [`table ${t.family} ${name('table name', t.name)} {`, ...body, '}'].join('\n');
 }

@@ -4,6 +4,7 @@
  */
 import { TABLE_NAME } from './names.js';
 import { formatTable } from './format.js';
+import { checkName } from '../safe.js';
 import type { NftFamily, NftRuleset } from './types.js';
 
 /**
@@ -29,5 +30,8 @@ export const KPX_TABLES: readonly { readonly family: NftFamily; readonly name: s
  * cannot fail with ENOENT). One transaction.
  */
 export function toNftCleanupScript(tables: readonly { readonly family: NftFamily; readonly name: string }[] = KPX_TABLES): string {
-  return `${tables.map((t) => `add table ${t.family} ${t.name}\ndelete table ${t.family} ${t.name}`).join('\n')}\n`;
+  return `${tables.map((t) => {
+    const name = checkName('table name', t.name, 'nft printer');
+    return `add table ${t.family} ${name}\ndelete table ${t.family} ${name}`;
+  }).join('\n')}\n`;
 }

@@ -63,14 +63,14 @@ describe('toIptablesRestore', () => {
     ],
   };
 
-  it('declares every chain, then its rules, one COMMIT per table', () => {
-    expect(toIptablesRestore(ruleset)).toBe([
+  it('full form: declares every chain, built-ins with policy ACCEPT, then its rules, one COMMIT per table', () => {
+    expect(toIptablesRestore(ruleset, { form: 'full' })).toBe([
       '*filter', ':INPUT ACCEPT [0:0]', ':KUBE-FIREWALL - [0:0]', '-A INPUT -j KUBE-FIREWALL', 'COMMIT',
       '*nat', ':KUBE-SERVICES - [0:0]', 'COMMIT', '',
     ].join('\n'));
   });
 
-  it('leaves out built-in chains for --noflush use', () => {
-    expect(toIptablesRestore(ruleset, { builtinJumps: false })).toBe(['*filter', ':KUBE-FIREWALL - [0:0]', 'COMMIT', '*nat', ':KUBE-SERVICES - [0:0]', 'COMMIT', ''].join('\n'));
+  it('default (noflush) form: only kpx\'s own chains, no built-in chain or policy', () => {
+    expect(toIptablesRestore(ruleset)).toBe(['*filter', ':KUBE-FIREWALL - [0:0]', 'COMMIT', '*nat', ':KUBE-SERVICES - [0:0]', 'COMMIT', ''].join('\n'));
   });
 });

@@ -87,8 +87,9 @@ describe('renderIptables: ClusterIP', () => {
     expectLoadable(r);
   });
 
-  it('prints a complete restore input: filter then nat', () => {
-    const text = toIptablesRestore(r);
+  it('prints a complete restore input: filter then nat (full form with the built-ins, default without)', () => {
+    expect(toIptablesRestore(r).startsWith('*filter\n:KUBE-SERVICES - [0:0]\n')).toBe(true);
+    const text = toIptablesRestore(r, { form: 'full' });
     expect(text.startsWith('*filter\n:INPUT ACCEPT [0:0]\n')).toBe(true);
     expect(text).toMatch(/COMMIT\n\*nat\n/);
     expect(text.endsWith('COMMIT\n')).toBe(true);

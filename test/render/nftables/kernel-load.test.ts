@@ -1,6 +1,7 @@
 /**
  * Loads rendered scripts into a real kernel, inside a private network namespace (never
- * the machine's own). Skipped when not root or when `ip`/`nft` are missing.
+ * the machine's own). Never skipped: without root, `ip` or `nft` every test fails with
+ * the reason (apt-get install -y iproute2 nftables; run as root).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
@@ -14,10 +15,15 @@ function run(cmd: string, args: readonly string[], input?: string): { code: numb
   return { code: r.status ?? -1, out: r.stdout ?? '', err: r.stderr ?? String(r.error ?? '') };
 }
 
-const usable = process.getuid?.() === 0 && run('ip', ['-V']).code === 0 && run('nft', ['--version']).code === 0;
-const maybe = usable ? describe : describe.skip;
+/** Why this suite cannot run here, or undefined when it can. */
+function missingPrerequisite(): string | undefined {
+  if (process.getuid?.() !== 0) return 'must run as root (it creates a network namespace)';
+  if (run('ip', ['-V']).code !== 0) return '`ip` (iproute2) is missing: apt-get install -y iproute2';
+  if (run('nft', ['--version']).code !== 0) return '`nft` is missing: apt-get install -y nftables';
+  return undefined;
+}
 
-maybe('nftables scripts in a real kernel (private netns)', () => {
+describe('nftables scripts in a real kernel (private netns)', () => {
   const ns = `kpx-nft-${randomBytes(4).toString('hex')}`;
   /** nft inside the namespace only. */
   const nft = (args: readonly string[], input?: string) => run('ip', ['netns', 'exec', ns, 'nft', ...args], input);
@@ -31,6 +37,8 @@ maybe('nftables scripts in a real kernel (private netns)', () => {
   };
 
   beforeAll(() => {
+    const missing = missingPrerequisite();
+    if (missing !== undefined) throw new Error(`kernel-load tests cannot run: ${missing}`);
     const r = run('ip', ['netns', 'add', ns]);
     if (r.code !== 0) throw new Error(`ip netns add ${ns}: ${r.err}`);
   });
