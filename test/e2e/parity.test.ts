@@ -1,7 +1,8 @@
 /**
  * Static semantics beyond services.test.ts, each checked with real traffic in one world
  * (one API server, one proxy start, every stream at once): multi-port, hairpin, a
- * NodePort and a UDP port without endpoints, a Service another proxy owns, internalTrafficPolicy Local, ClientIP affinity, terminating endpoints,
+ * NodePort and a UDP port without endpoints, a Service another proxy owns, one labelled
+ * headless (proxied, as upstream does), internalTrafficPolicy Local, ClientIP affinity, terminating endpoints,
  * loadBalancerSourceRanges, Local policy without a local endpoint.
  * Every expectation was first checked against upstream kube-proxy v1.36.3
  * (KPX_E2E_PROXY=upstream), which passes them all. Topology: ./README.md.
@@ -29,6 +30,8 @@ beforeAll(async () => {
   await wr.setEndpoints('np-empty', []);
   await wr.createService({ name: 'other-proxy', clusterIP: '10.96.101.4', labels: { 'service.kubernetes.io/service-proxy-name': 'someone-else' } });
   await wr.setEndpoints('other-proxy', local(2));
+  await wr.createService({ name: 'headless-label', clusterIP: '10.96.101.5', labels: { 'service.kubernetes.io/headless': '' } });
+  await wr.setEndpoints('headless-label', local(2));
   await wr.createService({ name: 'itp-local', clusterIP: '10.96.101.6', internalTrafficPolicy: 'Local' });
   await wr.setEndpoints('itp-local', [...local(6), remote(7)]);
   await wr.createService({ name: 'itp-none', clusterIP: '10.96.101.7', internalTrafficPolicy: 'Local' });
@@ -103,6 +106,7 @@ describe('static semantics (parity with upstream kube-proxy)', () => {
       tcp('multi-80', '10.96.101.1', 80),
       tcp('multi-81', '10.96.101.1', 81),
       tcp('other-proxy', '10.96.101.4'),
+      tcp('headless-label', '10.96.101.5'),
       tcp('itp-local', '10.96.101.6'),
       tcp('itp-none', '10.96.101.7'),
       tcp('sticky', '10.96.101.8'),
@@ -117,7 +121,7 @@ describe('static semantics (parity with upstream kube-proxy)', () => {
       tcp('lbsr-no', '10.250.0.62'),
       tcp('local-none', E2E.nodeIP, 30094),
     ], 'ext');
-    await inside.collect(['multi-80', 'multi-81', 'other-proxy', 'itp-local', 'itp-none', 'sticky', 'terminating', 'mixed', 'udp-empty'], 30);
+    await inside.collect(['multi-80', 'multi-81', 'other-proxy', 'headless-label', 'itp-local', 'itp-none', 'sticky', 'terminating', 'mixed', 'udp-empty'], 30);
     await hairpin.collect(['hairpin'], 30);
     await outside.collect(['np-empty', 'lbsr-ok', 'lbsr-no', 'local-none'], 30);
     const reqs = [...await inside.stop(), ...await hairpin.stop(), ...await outside.stop()];
@@ -130,6 +134,10 @@ describe('static semantics (parity with upstream kube-proxy)', () => {
       ['udp-empty', { fails: 'refused' }],
       // Not this proxy's: no rules at all (the node routes it on to a host that drops it).
       ['other-proxy', { fails: 'timeout' }],
+      // The headless label filters EndpointSlices only, never Services (kube-proxy v1.36
+      // cmd/kube-proxy/app/server.go: the Service informer selects !service-proxy-name and
+      // spec.clusterIP!=None): a Service with a cluster IP and that label is proxied.
+      ['headless-label', { endpoints: [2], peer: E2E.clientPod }],
       ['itp-local', { endpoints: [6], peer: E2E.clientPod }],
       // internalTrafficPolicy Local with only remote endpoints: dropped, not rejected.
       ['itp-none', { fails: 'timeout' }],
