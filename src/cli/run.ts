@@ -3,6 +3,7 @@
  * health and metrics servers, the watch layer (waits for this Node), the nft monitor,
  * then syncs for as long as it runs. SIGTERM/SIGINT: stop cleanly, rules stay, exit 0.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -22,6 +23,7 @@ import { createNftKernel } from '../sync/kernel/nft.js';
 import { createNftablesProxier } from '../sync/nftables/index.js';
 import { realClock } from '../watch/clock.js';
 import { DEFAULT_BACKOFF, loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
+import { findLauncher, launcherGone, type ProcessTable } from './launcher.js';
 import type { CliIO } from './output.js';
 import { EXIT_MODE_NOT_IMPLEMENTED, parseRunArgs, type RunArgs } from './run-args.js';
 
@@ -32,9 +34,9 @@ export interface RunDeps {
 }
 
 /**
- * SIGTERM or SIGINT; and, when started through npm (`npx kpx run`), the death of the
- * launcher: npm exits on SIGTERM without passing it on (npm exec → sh → node), which
- * would leave kpx running, orphaned. kpx then stops as if it had been sent SIGTERM.
+ * SIGTERM or SIGINT; and, when started through npm (`npx kpx run`), the death of npm
+ * itself (SIGTERM, which npm does not pass on, or SIGKILL): see launcher.ts. kpx then
+ * stops as if it had been sent SIGTERM.
  */
 function waitForSignal(env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve) => {
@@ -42,14 +44,19 @@ function waitForSignal(env: NodeJS.ProcessEnv): Promise<string> {
     process.once('SIGTERM', on('SIGTERM'));
     process.once('SIGINT', on('SIGINT'));
     if (env['npm_command'] === 'exec' || env['npm_execpath'] !== undefined) {
-      const parent = process.ppid;
+      const link = findLauncher(process.pid, process.ppid, PROC);
       const timer = setInterval(() => {
-        if (process.ppid !== parent) { clearInterval(timer); resolve('launcher (npm) exited'); }
+        if (launcherGone(link, PROC)) { clearInterval(timer); resolve('launcher (npm) exited'); }
       }, 500);
       timer.unref();
     }
   });
 }
+
+const PROC: ProcessTable = {
+  parentOf: parentPid,
+  commOf: (pid) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return undefined; } },
+};
 
 /** kube-proxy's node name: --hostname-override, else $NODE_NAME, else the host name; lower-cased. */
 export function nodeNameFor(args: RunArgs, env: NodeJS.ProcessEnv, host: () => string = hostname): string {

@@ -11,15 +11,16 @@ import { HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL } from '../model/labels.js';
 import type { InformerSource } from './informer.js';
 
 /**
- * kube-proxy's informer selector (cmd/kube-proxy/app/server.go: the `noProxyName` and
- * `noHeadlessEndpoints` requirements in one selector), used for Services AND
- * EndpointSlices: objects another proxy implements are not ours, and headless Services
- * are not proxied. Slices inherit their Service's labels, so a slice of another proxy's
- * Service is filtered out with it instead of arriving as an orphan.
+ * kube-proxy's informer selectors (cmd/kube-proxy/app/server.go, v1.36: `noProxyName`
+ * for Services, `noHeadlessEndpoints` for EndpointSlices). Services: objects another
+ * proxy implements are not ours; the headless label does NOT filter Services (kube-proxy
+ * proxies a Service with a cluster IP whatever its labels; one without, "None", is left
+ * alone by the model). EndpointSlices: headless Services' slices are not proxied, and kpx
+ * also drops slices labelled for another proxy: slices inherit their Service's labels,
+ * so such a slice would only arrive as an orphan of a Service kpx does not see.
  */
-export const PROXY_LABEL_SELECTOR = `!${SERVICE_PROXY_NAME_LABEL},!${HEADLESS_LABEL}`;
-export const SERVICE_LABEL_SELECTOR = PROXY_LABEL_SELECTOR;
-export const ENDPOINTSLICE_LABEL_SELECTOR = PROXY_LABEL_SELECTOR;
+export const SERVICE_LABEL_SELECTOR = `!${SERVICE_PROXY_NAME_LABEL}`;
+export const ENDPOINTSLICE_LABEL_SELECTOR = `!${SERVICE_PROXY_NAME_LABEL},!${HEADLESS_LABEL}`;
 
 export function nodeFieldSelector(nodeName: string): string {
   return `metadata.name=${nodeName}`;

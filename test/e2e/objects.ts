@@ -22,6 +22,11 @@ export interface ServiceSpec {
   readonly affinity?: boolean;
   /** Also a UDP port 80 (named "dns"), next to TCP port 80 ("http"). */
   readonly udp?: boolean;
+  /** Also a TCP port 81 (named "alt", same target port). */
+  readonly alt?: boolean;
+  readonly internalTrafficPolicy?: 'Cluster' | 'Local';
+  readonly loadBalancerSourceRanges?: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export function service(s: ServiceSpec): V1Service {
@@ -29,16 +34,19 @@ export function service(s: ServiceSpec): V1Service {
   const ports: V1ServicePort[] = [
     { name: 'http', protocol: 'TCP', port: SERVICE_PORT, targetPort: E2E.podPort, ...(s.nodePort !== undefined ? { nodePort: s.nodePort } : {}) },
     ...(s.udp === true ? [{ name: 'dns', protocol: 'UDP', port: SERVICE_PORT, targetPort: E2E.podPort }] : []),
+    ...(s.alt === true ? [{ name: 'alt', protocol: 'TCP', port: SERVICE_PORT + 1, targetPort: E2E.podPort }] : []),
   ];
   return {
     apiVersion: 'v1', kind: 'Service',
-    metadata: { namespace: NAMESPACE, name: s.name },
+    metadata: { namespace: NAMESPACE, name: s.name, ...(s.labels !== undefined ? { labels: { ...s.labels } } : {}) },
     spec: {
       type, clusterIP: s.clusterIP, clusterIPs: [s.clusterIP], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack',
       selector: { app: s.name },
       ports,
       ...(s.externalIPs !== undefined ? { externalIPs: [...s.externalIPs] } : {}),
       ...(type !== 'ClusterIP' ? { externalTrafficPolicy: s.externalTrafficPolicy ?? 'Cluster' } : {}),
+      ...(s.internalTrafficPolicy !== undefined ? { internalTrafficPolicy: s.internalTrafficPolicy } : {}),
+      ...(s.loadBalancerSourceRanges !== undefined ? { loadBalancerSourceRanges: [...s.loadBalancerSourceRanges] } : {}),
       sessionAffinity: s.affinity === true ? 'ClientIP' : 'None',
       ...(s.affinity === true ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } } } : {}),
     },
@@ -50,9 +58,12 @@ export interface Endpoint {
   /** Default this node. */
   readonly node?: string;
   readonly ready?: boolean;
+  /** Default: ready. */
+  readonly serving?: boolean;
+  readonly terminating?: boolean;
 }
 
-export function endpointSlice(svc: string, eps: readonly Endpoint[], udp = false, triggerTime = new Date()): V1EndpointSlice {
+export function endpointSlice(svc: string, eps: readonly Endpoint[], udp = false, triggerTime = new Date(), alt = false): V1EndpointSlice {
   return {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
     metadata: {
@@ -63,12 +74,13 @@ export function endpointSlice(svc: string, eps: readonly Endpoint[], udp = false
     addressType: 'IPv4',
     endpoints: eps.map((e) => ({
       addresses: [e.ip],
-      conditions: { ready: e.ready ?? true, serving: e.ready ?? true, terminating: false },
+      conditions: { ready: e.ready ?? true, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false },
       nodeName: e.node ?? NODE_NAME,
     })),
     ports: [
       { name: 'http', protocol: 'TCP', port: E2E.podPort },
       ...(udp ? [{ name: 'dns', protocol: 'UDP', port: E2E.podPort }] : []),
+      ...(alt ? [{ name: 'alt', protocol: 'TCP', port: E2E.podPort }] : []),
     ],
   };
 }
@@ -127,9 +139,9 @@ export class Writer {
   }
 
   /** Creates or replaces the Service's one EndpointSlice. Returns the trigger time written. */
-  async setEndpoints(svc: string, eps: readonly Endpoint[], udp = false): Promise<Date> {
+  async setEndpoints(svc: string, eps: readonly Endpoint[], udp = false, alt = false): Promise<Date> {
     const t = new Date();
-    const body = endpointSlice(svc, eps, udp, t);
+    const body = endpointSlice(svc, eps, udp, t, alt);
     const name = body.metadata!.name!;
     await retrying(`endpoints of ${svc}`, async () => {
       try {

@@ -169,9 +169,10 @@ export class World {
     return must('ip', ['netns', 'exec', this.names.node, this.realNft, ...args]);
   }
 
-  /** Starts a traffic generator in the client pod (default) or the external host. */
-  traffic(streams: readonly Stream[], from: 'client' | 'ext' = 'client', options: TrafficOptions = {}): Traffic {
-    const t = new Traffic(from === 'client' ? this.names.client : this.names.ext, streams, options);
+  /** Starts a traffic generator in the client pod (default), the external host, or endpoint pod N (hairpin). */
+  traffic(streams: readonly Stream[], from: 'client' | 'ext' | number = 'client', options: TrafficOptions = {}): Traffic {
+    const ns = from === 'client' ? this.names.client : from === 'ext' ? this.names.ext : this.names.pod(from);
+    const t = new Traffic(ns, streams, options);
     this.traffics.push(t);
     return t;
   }

@@ -105,9 +105,12 @@ test('the slices of one Service merge; deleting one slice keeps the other', asyn
   expect(endpoints(after, `${NS}/big:p`)).not.toContain('10.2.2.1:9000');
 });
 
-test("kube-proxy's label selectors: other proxies' Services and headless slices are never seen", async () => {
+test("kube-proxy's label selectors: other proxies' Services and headless slices are never seen; a Service labelled headless is", async () => {
   await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'other', '10.96.4.1', [{ name: 'p', port: 80 }], { 'service.kubernetes.io/service-proxy-name': 'someone-else' }) });
   await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'mine', '10.96.4.2', [{ name: 'p', port: 80 }]) });
+  // The headless label filters slices only: a Service with a cluster IP and that label is
+  // proxied by kube-proxy v1.36 (its Service informer selects !service-proxy-name only).
+  await c.core.createNamespacedService({ namespace: NS, body: service(NS, 'tagged', '10.96.4.3', [{ name: 'p', port: 80 }], { 'service.kubernetes.io/headless': '' }) });
   await c.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'mine-h', 'mine', [{ ip: '10.3.0.1' }], [{ name: 'p', port: 80 }], { labels: { 'service.kubernetes.io/headless': '' } }) });
   // The slice of another proxy's Service carries its label (the slice controller copies it): filtered too.
   await c.discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice(NS, 'other-1', 'other', [{ ip: '10.3.0.9' }], [{ name: 'p', port: 80 }], { labels: { 'service.kubernetes.io/service-proxy-name': 'someone-else' } }) });
@@ -117,6 +120,7 @@ test("kube-proxy's label selectors: other proxies' Services and headless slices 
   expect(names()).not.toContain('other');
   expect(names()).not.toContain('mine-h');
   expect(names()).not.toContain('other-1');
+  await obs.until('the Service labelled headless', () => names().includes('tagged'));
 
   // Labelling a watched Service for another proxy makes it leave the selection.
   const mine = await c.core.readNamespacedService({ name: 'mine', namespace: NS });
