@@ -18,7 +18,9 @@ describe('shared naming helpers', () => {
   it('every part prints endpoints with the one endpoint-string helper', () => {
     expect(iptables.endpointString).toBe(endpointString);
     expect(hostPort).toBe(endpointString);
-    expect(ipvsAddress).toBe(endpointString);
+    // ipvsAddress checks its input (printer allowlist), then prints with the one helper.
+    expect(ipvsAddress('fd00::1', 80)).toBe(endpointString('fd00::1', 80));
+    expect(ipvsAddress('10.0.0.1', 80)).toBe(endpointString('10.0.0.1', 80));
     expect(endpointString('fd00::1', 80)).toBe('[fd00::1]:80');
     expect(endpointString('10.0.0.1', 80)).toBe('10.0.0.1:80');
   });

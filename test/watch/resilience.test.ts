@@ -142,11 +142,12 @@ describe('without the watch cache: etcd compaction during a partition gives 410 
     expect(endpoints(m, `${NS}/kept:p`)).toEqual(['10.8.0.1:80', '10.8.0.2:80']);
     expect(obs.take()).toEqual([`${NS}/gone`, `${NS}/kept`, `${NS}/new`]);
     // The Node informer relists on its own schedule: wait for it too (under load it can
-    // come after the Service and EndpointSlice informers).
-    await eventually('node relisted', () => layer.snapshot().node?.metadata?.labels?.['touched'] === 'yes', 30_000);
+    // come after the Service and EndpointSlice informers, up to a watch timeout — 30 s
+    // here — later).
+    await eventually('node relisted', () => layer.snapshot().node?.metadata?.labels?.['touched'] === 'yes', 60_000);
     // Each informer relisted (410 Gone), rather than being rebuilt or resuming.
     const listsAfter = layer.status().map((s) => s.lists);
     listsAfter.forEach((n, i) => expect(n).toBeGreaterThan(listsBefore[i]!));
     expect(layer.snapshot().endpointSlices.map((s) => s.metadata?.name)).not.toContain('gone-1');
-  }, 120_000);
+  }, 150_000);
 });
