@@ -103,6 +103,9 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     io.stderr(`kpx: --proxy-mode ${args.proxyMode} is not implemented yet (only nftables)\n`);
     return EXIT_MODE_NOT_IMPLEMENTED;
   }
+  // Before anything else (the first log line included): which npm process launched kpx
+  // must be read while it is still alive, or a SIGKILLed `npx` would leave kpx running.
+  const stopSignal = deps.stopSignal ?? waitForSignal(deps.env ?? process.env);
   const logger = createLogger(args.verbosity);
   const nodeName = nodeNameFor(args, deps.env ?? process.env);
   if (args.ignored.length > 0) logger.warn({ flags: args.ignored }, 'kube-proxy flags accepted but not acted on by kpx');
@@ -187,7 +190,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   monitor.start();
   controller.start();
 
-  const signal = await (deps.stopSignal ?? waitForSignal(deps.env ?? process.env));
+  const signal = await stopSignal;
   logger.info({ signal }, 'stopping; kernel rules are left in place');
   monitor.stop();
   await controller.stop();

@@ -5,7 +5,8 @@
  * probe groups of its flow cases. Pure: everything is derived from its arguments.
  */
 import type { FlowCase } from '../kernel/flows.js';
-import { caseGroups } from '../kernel/groups.js';
+import { caseGroups, judgedCase } from '../kernel/groups.js';
+import { NOT_HONOURED } from './not-honoured.js';
 import { namespaceFor, namespaceNames, namespaceOf as planNamespaceOf, topologyPlan, type NamespaceScript } from '../kernel/plan.js';
 import { clientAddress, familyOf } from '../kernel/topology.js';
 
@@ -98,7 +99,7 @@ export function buildJob(scenarios: readonly JobScenario[], servers: readonly Se
       name: s.name,
       load: loadScript(s.name, s.files),
       // Case i's groups are i (or i#k, client k of a sticky case: ../kernel/groups.ts).
-      groups: s.cases.flatMap((c, i) => caseGroups(c, String(i), 10).map((g) => ({
+      groups: s.cases.flatMap((c, i) => caseGroups(judgedCase(c, NOT_HONOURED), String(i), 10).map((g) => ({
         ns: namespaceFor(NS, g.from),
         id: g.id,
         concurrency: g.concurrency,

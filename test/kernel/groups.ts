@@ -6,7 +6,18 @@
  */
 import { STICKY_PROBES_PER_CLIENT, probeCount, type FlowCase } from './flows.js';
 import type { ProbeGroup, ProbeResult } from './harness.js';
+import type { NotHonoured } from './not-honoured.js';
 import { clientCount } from './topology.js';
+
+/**
+ * The case as it is judged: a backend that does not honour it is held to `instead`, and
+ * its probes must be counted for that expectation (3 probes suit "unanswered", not a
+ * two-endpoint set: all three may land on one endpoint).
+ */
+export function judgedCase(c: FlowCase, notHonoured: Readonly<Record<string, NotHonoured>> = {}): FlowCase {
+  const limit = notHonoured[c.name];
+  return limit ? { ...c, expect: limit.instead } : c;
+}
 
 export function caseGroups(c: FlowCase, caseId: string, concurrency = 20): ProbeGroup[] {
   const probe = { proto: c.proto, dst: c.dst, dport: c.dport };

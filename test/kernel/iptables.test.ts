@@ -78,7 +78,7 @@ describe('iptables backend with real packets', () => {
         }
         saved = await inNode(h, `iptables-${variant}-save`, ['-t', 'nat']);
         await h.flushConntrack();
-        results = await probeCases(h, cases);
+        results = await probeCases(h, cases, NOT_HONOURED);
       }, 90000);
 
       test('renders with exit 0 and loads with sh as printed', () => {

@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { KPX, ROOT, SCENARIOS, scenarioArgs, scenarioNames } from '../helpers/scenarios.js';
 import { checkFlow, summarize } from './check.js';
 import type { FlowCase } from './flows.js';
-import { caseGroups, caseResults } from './groups.js';
+import { caseGroups, caseResults, judgedCase } from './groups.js';
 import { run, type KernelHarness, type ProbeResult, type RunResult, type ServerSpec } from './harness.js';
 import type { NotHonoured } from './not-honoured.js';
 import { DEFAULT_RENDER_ARGS } from './topology.js';
@@ -77,8 +77,10 @@ export function serverSpecs(hosts: (ip: string) => boolean): ServerSpec[] {
  * Sends every case's probes (sticky cases: several clients, each one probe at a time;
  * groups.ts) and returns results by case index.
  */
-export async function probeCases(h: KernelHarness, cases: readonly FlowCase[]): Promise<Map<string, ProbeResult[]>> {
-  const groups = cases.map((c, i) => caseGroups(c, String(i)));
+export async function probeCases(
+  h: KernelHarness, cases: readonly FlowCase[], notHonoured: Readonly<Record<string, NotHonoured>> = {},
+): Promise<Map<string, ProbeResult[]>> {
+  const groups = cases.map((c, i) => caseGroups(judgedCase(c, notHonoured), String(i)));
   const results = await h.sendGroups(groups.flat());
   const out = new Map<string, ProbeResult[]>();
   groups.forEach((g, i) => { const r = caseResults(g, (id) => results.get(id)); if (r !== undefined) out.set(String(i), r); });
@@ -93,7 +95,7 @@ function describeCase(c: FlowCase): string {
 export function judge(backend: string, c: FlowCase, results: readonly ProbeResult[] | undefined, notHonoured: Readonly<Record<string, NotHonoured>> = {}): void {
   if (results === undefined) throw new Error('no probe results');
   const limit = notHonoured[c.name];
-  const problems = checkFlow(limit ? { ...c, expect: limit.instead } : c, results);
+  const problems = checkFlow(judgedCase(c, notHonoured), results);
   if (problems.length > 0) {
     const note = limit ? ` [not honoured by ${backend}: ${limit.reason}; expected instead: ${limit.instead.kind}]` : '';
     throw new Error(`${describeCase(c)}: ${problems.join('; ')}${note}\n  outcomes: ${summarize(results)}`);
