@@ -59,3 +59,12 @@ export function generate(services, endpoints) {
   return { services: svcs, endpointSlices: slices, node };
 }
 
+/** A non-negative integer from `--flag N` or the environment variable, else the fallback. */
+export function intOption(flag, env, fallback) {
+  const i = process.argv.indexOf(flag);
+  const text = i >= 0 ? process.argv[i + 1] : process.env[env];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} / ${env}: want a non-negative integer, got ${text}`);
+  return n;
+}

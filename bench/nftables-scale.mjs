@@ -16,19 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { NODE_NAME, generate } from './cluster.mjs';
+import { NODE_NAME, generate, intOption as option } from './cluster.mjs';
 
 const { buildProxyState } = await import('../dist/model/index.js');
 const { renderNftables, toNftScript } = await import('../dist/render/nftables/index.js');
-
-function option(flag, env, fallback) {
-  const i = process.argv.indexOf(flag);
-  const text = i >= 0 ? process.argv[i + 1] : process.env[env];
-  if (text === undefined || text === '') return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} / ${env}: want a non-negative integer, got ${text}`);
-  return n;
-}
 
 const SERVICES = option('--services', 'SERVICES', 10_000);
 const ENDPOINTS = option('--endpoints', 'ENDPOINTS', 10);

@@ -12,18 +12,9 @@
 // the nft process; an unchanged sync makes no kernel call; RSS ≤ 300 MB.
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { NODE_NAME, generate, ipv4 } from './cluster.mjs';
+import { NODE_NAME, generate, intOption as option, ipv4 } from './cluster.mjs';
 
 const { createNftablesProxier, createNftKernel } = await import('../dist/sync/index.js');
-
-function option(flag, env, fallback) {
-  const i = process.argv.indexOf(flag);
-  const text = i >= 0 ? process.argv[i + 1] : process.env[env];
-  if (text === undefined || text === '') return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} / ${env}: want a non-negative integer, got ${text}`);
-  return n;
-}
 
 const SERVICES = option('--services', 'SERVICES', 10_000);
 const ENDPOINTS = option('--endpoints', 'ENDPOINTS', 10);
