@@ -3,27 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import { main } from '../../src/cli/main.js';
-import type { CliIO } from '../../src/cli/output.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(argv: string[], stdin = ''): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: (t) => { stdout += t; },
-    stderr: (t) => { stderr += t; },
-    readStdin: async () => stdin,
-    hostname: () => 'Host-1',
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], stdin = ''): Promise<CliRun> => runCli(argv, stdin);
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 const EXAMPLE = ['render', '--backend', 'nftables', '-f', EXAMPLES, '--node-name', 'node-a', '--cluster-cidr', '10.244.0.0/16'];

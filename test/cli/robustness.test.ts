@@ -8,21 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { main } from '../../src/cli/main.js';
-import type { CliIO } from '../../src/cli/output.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
-async function run(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: (t) => { stdout += t; },
-    stderr: (t) => { stderr += t; },
-    readStdin: async () => stdin,
-    hostname: () => 'host-1',
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], stdin = ''): Promise<CliRun> => runCli(argv, stdin, 'host-1');
 
 /** Every stderr line is one `kpx: ` message without raw control characters or a stack frame. */
 function expectCleanLines(stderr: string): string[] {
