@@ -7,11 +7,16 @@
 /** A piece of script text and the 1-based line it starts on. */
 export interface Stmt { readonly text: string; readonly line: number }
 
-/**
- * Splits text into statements at newlines and `;` outside braces and quotes; a
- * statement keeps its inner braces (a block or an element list spans lines).
- */
-export function splitStatements(text: string, firstLine = 1, splitOnSemicolon = true): Stmt[] {
+/** How one splitter cuts text: where, whether braces nest, which pieces it keeps, how it cleans them. */
+interface SplitRule {
+  readonly at: (ch: string) => boolean;
+  readonly braces: boolean;
+  readonly keep: (t: string) => boolean;
+  readonly clean: (t: string) => string;
+}
+
+/** Cuts text at separators outside quotes (and braces, when they nest); each piece keeps its 1-based line. */
+function splitOutside(text: string, firstLine: number, rule: SplitRule): Stmt[] {
   const out: Stmt[] = [];
   let depth = 0;
   let quoted = false;
@@ -21,16 +26,15 @@ export function splitStatements(text: string, firstLine = 1, splitOnSemicolon = 
   const push = (end: number): void => {
     const raw = text.slice(start, end);
     const lead = raw.length - raw.trimStart().length;
-    const skipped = raw.slice(0, lead).split('\n').length - 1;
     const t = raw.trim();
-    if (t !== '' && !t.startsWith('#')) out.push({ text: t, line: startLine + skipped });
+    if (t !== '' && rule.keep(t)) out.push({ text: rule.clean(t), line: startLine + (raw.slice(0, lead).split('\n').length - 1) });
   };
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
+    const ch = text[i]!;
     if (ch === '"') quoted = !quoted;
-    else if (!quoted && ch === '{') depth++;
-    else if (!quoted && ch === '}') depth--;
-    if (!quoted && depth === 0 && (ch === '\n' || (splitOnSemicolon && ch === ';'))) {
+    else if (rule.braces && !quoted && ch === '{') depth++;
+    else if (rule.braces && !quoted && ch === '}') depth--;
+    if (!quoted && depth === 0 && rule.at(ch)) {
       push(i);
       start = i + 1;
       startLine = ch === '\n' ? line + 1 : line;
@@ -41,31 +45,22 @@ export function splitStatements(text: string, firstLine = 1, splitOnSemicolon = 
   return out;
 }
 
-/** Splits `a, b, c` at commas outside quotes, with each item's line offset. */
+/**
+ * Splits text into statements at newlines and `;` outside braces and quotes; a
+ * statement keeps its inner braces (a block or an element list spans lines). Comments go.
+ */
+export function splitStatements(text: string, firstLine = 1, splitOnSemicolon = true): Stmt[] {
+  return splitOutside(text, firstLine, {
+    at: (ch) => ch === '\n' || (splitOnSemicolon && ch === ';'),
+    braces: true,
+    keep: (t) => !t.startsWith('#'),
+    clean: (t) => t,
+  });
+}
+
+/** Splits `a, b, c` at commas outside quotes, with each item's line offset; whitespace runs become one space. */
 export function splitElements(text: string, firstLine: number): Stmt[] {
-  const out: Stmt[] = [];
-  let quoted = false;
-  let line = firstLine;
-  let start = 0;
-  let startLine = firstLine;
-  const push = (end: number): void => {
-    const raw = text.slice(start, end);
-    const lead = raw.length - raw.trimStart().length;
-    const t = raw.trim();
-    if (t !== '') out.push({ text: t.replace(/\s+/g, ' '), line: startLine + (raw.slice(0, lead).split('\n').length - 1) });
-  };
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') quoted = !quoted;
-    if (!quoted && ch === ',') {
-      push(i);
-      start = i + 1;
-      startLine = line;
-    }
-    if (ch === '\n') line++;
-  }
-  push(text.length);
-  return out;
+  return splitOutside(text, firstLine, { at: (ch) => ch === ',', braces: false, keep: () => true, clean: (t) => t.replace(/\s+/g, ' ') });
 }
 
 /** The text between the first `{` and its matching `}`, and the line that text starts on. */
