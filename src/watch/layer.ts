@@ -250,7 +250,7 @@ export class WatchLayer implements ClusterView {
 
   /** The committed state (as of the last apply()), as the model takes it. */
   snapshot(): ClusterSnapshot {
-    const node = this.nodes.objects()[0];
+    const node = this.node();
     return {
       services: this.services.objects(),
       endpointSlices: this.slices.objects(),
