@@ -19,7 +19,7 @@ import type { ChangeSet } from '../watch/layer.js';
 import type { Clock } from '../watch/clock.js';
 import type { ProgrammingLatency } from './latency.js';
 import { BoundedFrequencyRunner, type AdaptiveOptions } from './runner.js';
-import type { ClusterView, Proxier, SyncChanges, SyncResult } from './types.js';
+import type { ClusterView, Proxier, SyncChanges, SyncObserver, SyncResult } from './types.js';
 
 /** What the controller needs of the watch layer (WatchLayer implements it). */
 export interface ControllerSource extends ClusterView {
@@ -54,6 +54,8 @@ export interface ControllerDeps {
   readonly metrics: Metrics;
   readonly health: ProxyHealth;
   readonly latency?: ProgrammingLatency;
+  /** Run in order after every successful sync (conntrack cleanup, health check servers). */
+  readonly observers?: readonly SyncObserver[];
 }
 
 export class Controller {
@@ -201,6 +203,13 @@ export class Controller {
     metrics.kernelOperations.inc(result.kernelOps);
     this.deps.latency?.synced(source);
     this.reportProblems(result);
+    for (const o of this.deps.observers ?? []) {
+      try {
+        await o.afterSync(result);
+      } catch (err) {
+        logger.error({ observer: o.name, error: err instanceof Error ? err.message : String(err) }, 'after-sync step failed');
+      }
+    }
     const fields = {
       kind: result.kind, kernelOps: result.kernelOps, changedServices: changes === 'all' ? 'all' : changes.services.size,
       ms: Math.round(seconds * 1000), timings: result.timings,

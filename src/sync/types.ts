@@ -4,7 +4,7 @@
  * never decides Service semantics and never runs kernel tools; a proxier never watches.
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { Problem, ProxyOptions } from '../model/types.js';
+import type { FamilyState, IPFamily, Problem, ProxyOptions, ServicePort } from '../model/types.js';
 import type { ClusterSnapshot } from '../model/snapshot.js';
 
 /** Read access to the committed cluster state (the watch layer as of its last apply()). */
@@ -51,6 +51,29 @@ export interface SyncResult {
   /** Every problem the model currently knows of (all Services, not just the changed ones). */
   readonly problems: readonly Problem[];
   readonly timings: SyncTimings;
+  /** The model as this sync programmed it (read-only; valid until the next sync). */
+  readonly model: ModelReader;
+  /** Service keys whose resolved ports may have changed in this sync; 'all' after a rebuild. */
+  readonly affected: ReadonlySet<string> | 'all';
+}
+
+/** Read access to the proxier's model (IncrementalModel implements it). */
+export interface ModelReader {
+  /** Every Service key with ports or problems. */
+  keys(): Iterable<string>;
+  /** A Service's ports in one family after conflict resolution ([] when none). */
+  ports(key: string, family: IPFamily): readonly ServicePort[];
+  /** The family's node-wide state (its `services` field is not filled in). */
+  family(family: IPFamily): FamilyState;
+}
+
+/**
+ * Work that follows a successful sync (UDP conntrack cleanup, health check servers).
+ * Called in order after every successful sync; a throw is logged and does not fail the sync.
+ */
+export interface SyncObserver {
+  readonly name: string;
+  afterSync(result: SyncResult): void | Promise<void>;
 }
 
 /**

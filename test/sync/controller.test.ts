@@ -9,9 +9,13 @@ import { silentLogger } from '../../src/observe/logger.js';
 import { createMetrics, type Metrics } from '../../src/observe/metrics.js';
 import { Controller } from '../../src/sync/controller.js';
 import { ProgrammingLatency, TRIGGER_TIME_ANNOTATION } from '../../src/sync/latency.js';
-import type { Proxier, SyncRequest, SyncResult } from '../../src/sync/types.js';
+import type { ModelReader, Proxier, SyncRequest, SyncResult } from '../../src/sync/types.js';
+import { buildProxyState } from '../../src/model/index.js';
 import { DEFAULT_BACKOFF } from '../../src/watch/backoff.js';
 import { realClock, WatchLayer } from '../../src/watch/index.js';
+
+const EMPTY_STATE = buildProxyState({ services: [], endpointSlices: [] }, { nodeName: 'n' }).state;
+const EMPTY_MODEL: ModelReader = { keys: () => [], ports: () => [], family: (f) => EMPTY_STATE[f] };
 import { startCluster, type TestCluster } from '../apiserver/cluster.js';
 import { clients, createNamespace, eventually, node, NODE, service, slice, type Clients } from '../watch/k8s.js';
 
@@ -60,7 +64,7 @@ class RecordingProxier implements Proxier {
       throw new Error('injected apply failure');
     }
     this.applied = r.view.snapshot().services.map((x) => `${x.metadata?.namespace}/${x.metadata?.name}`).sort().join(',');
-    return { kind: 'partial', kernelOps: 1, problems: [], timings: { model: 0, render: 0, diff: 0, apply: 0 } };
+    return { kind: 'partial', kernelOps: 1, problems: [], timings: { model: 0, render: 0, diff: 0, apply: 0 }, model: EMPTY_MODEL, affected: 'all' };
   }
 
   invalidate(): void {

@@ -159,7 +159,7 @@ export function createNftablesProxier(opts: NftablesProxierOptions): NftablesPro
         const t4 = performance.now();
         const timings = { model: t1 - t0, render: t2 - t1, diff: t3 - t2, apply: t4 - t3 };
         log.debug({ kind, kernelOps: ops, elements: plan?.elements, timings }, 'nftables sync');
-        return { kind, kernelOps: ops, problems: m.problems(), timings };
+        return { kind, kernelOps: ops, problems: m.problems(), timings, model: m, affected: affected ?? 'all' };
       } catch (err) {
         forget();
         log.warn({ err }, 'nftables sync failed: memory of applied state dropped, next sync is full');
