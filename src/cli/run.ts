@@ -14,6 +14,8 @@ import { createMetrics } from '../observe/metrics.js';
 import { defaultNodePortAddresses } from '../model/index.js';
 import { KPX_TABLES } from '../render/nftables/index.js';
 import { setConntrackSysctls } from '../sync/conntrack.js';
+import { ConntrackCleanup } from '../sync/conntrack-observer.js';
+import { createConntrackKernel } from '../sync/kernel/conntrack.js';
 import { Controller } from '../sync/controller.js';
 import { attribute, OwnProcesses } from '../sync/drift.js';
 import { ProgrammingLatency } from '../sync/latency.js';
@@ -148,6 +150,9 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   // back off exponentially, which leaves a node stale for many seconds after an outage).
   const supervision = { backoff: { ...DEFAULT_BACKOFF, initialMs: 500, maxMs: 1_000 } };
   const layer = new WatchLayer(kc, { nodeName, requireNode: true, logger, supervision });
+  // UDP conntrack cleanup after every sync, whatever the backend (a missing tool: logged, counted, proxying goes on).
+  const conntrackCleanup = new ConntrackCleanup({ kernel: createConntrackKernel(), logger, metrics, resyncMs: args.syncPeriodMs });
+  await conntrackCleanup.probe();
   const controller = new Controller({
     source: layer,
     proxier: createNftablesProxier({ logger, kernel }),
@@ -156,6 +161,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     metrics,
     health,
     latency: new ProgrammingLatency(metrics.networkProgrammingDuration, Date.now()),
+    observers: [conntrackCleanup],
   }, {
     proxyOptions: {
       nodeName,

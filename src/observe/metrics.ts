@@ -25,6 +25,14 @@ export interface Metrics {
   /** Foreign changes to kpx's tables that were repaired by a full sync. */
   readonly driftRepairs: Counter;
   readonly noLocalEndpoints: Gauge<'traffic_policy'>;
+  /** kube-proxy's ReconcileConntrackFlowsLatency: one UDP conntrack cleanup of one family. */
+  readonly conntrackReconcileDuration: Histogram<'ip_family'>;
+  /** kube-proxy's ReconcileConntrackFlowsDeletedEntriesTotal. */
+  readonly conntrackDeletedEntries: Counter<'ip_family'>;
+  /** UDP conntrack cleanups that failed, by reason (unavailable, list, delete). */
+  readonly conntrackErrors: Counter<'reason'>;
+  /** 1 when the conntrack tool works, 0 when it is missing (no UDP cleanup then). */
+  readonly conntrackAvailable: Gauge;
 }
 
 /** prometheus.ExponentialBuckets(start, factor, count). */
@@ -97,6 +105,30 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
       help: 'Number of services with a Local traffic policy and no endpoints',
       labelNames: ['traffic_policy'] as const,
+      registers,
+    }),
+    conntrackReconcileDuration: new Histogram({
+      name: 'kubeproxy_conntrack_reconciler_sync_duration_seconds',
+      help: 'ReconcileConntrackFlowsLatency latency in seconds',
+      labelNames: ['ip_family'] as const,
+      buckets: [...SYNC_DURATION_BUCKETS],
+      registers,
+    }),
+    conntrackDeletedEntries: new Counter({
+      name: 'kubeproxy_conntrack_reconciler_deleted_entries_total',
+      help: 'Cumulative conntrack flows deleted by conntrack reconciler',
+      labelNames: ['ip_family'] as const,
+      registers,
+    }),
+    conntrackErrors: new Counter({
+      name: 'kpx_conntrack_reconciler_errors_total',
+      help: 'UDP conntrack cleanups that failed, by reason: unavailable (no conntrack tool), list, delete',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    conntrackAvailable: new Gauge({
+      name: 'kpx_conntrack_tool_available',
+      help: '1 when the conntrack tool runs, 0 when it is missing: stale UDP flows are not cleaned up then',
       registers,
     }),
   };
