@@ -12,9 +12,6 @@
  * Needs root, iproute2, nftables, conntrack.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/observe/logger.js';
 import { ConntrackCleanup } from '../../src/sync/conntrack-observer.js';
 import { createConntrackKernel } from '../../src/sync/kernel/conntrack.js';
@@ -25,8 +22,8 @@ import { KernelHarness } from '../kernel/harness.js';
 import { NODE_ADDRESSES, PLAN } from '../kernel/topology.js';
 import { node, udpService, udpSlice } from './conntrack-fixtures.js';
 import { TestCluster } from './helpers.js';
+import { answer, sleep, UdpFlowProcess } from './udp-flow.js';
 
-const FLOW_CLIENT = join(dirname(fileURLToPath(import.meta.url)), 'udp-flow.mjs');
 const KEY = 'ns/dns';
 const SVC = udpService('dns', { clusterIPs: ['10.96.0.53', 'fd00:10:96::53'], nodePort: 30053 });
 const V4 = (host: number): string => `10.244.1.${host}`;
@@ -39,51 +36,6 @@ const OPTIONS = {
   nodePortAddresses: ['primary'],
   localAddresses: [...NODE_ADDRESSES.ipv4, ...NODE_ADDRESSES.ipv6, '127.0.0.1', '::1'],
 };
-
-interface FlowEvent { readonly t: number; readonly kind: 'started' | 'answer' | 'error'; readonly endpoint?: string; readonly code?: string }
-
-/** One long-lived UDP flow (udp-flow.mjs) in a namespace; its events as they come. */
-class UdpFlowProcess {
-  readonly events: FlowEvent[] = [];
-  private readonly child: ChildProcess;
-  constructor(ns: string, spec: { dst: string; dport: number; sport: number; src: string }) {
-    this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, FLOW_CLIENT, JSON.stringify({ ...spec, intervalMs: 50 })], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        this.events.push(JSON.parse(buf.slice(0, i)) as FlowEvent);
-        buf = buf.slice(i + 1);
-      }
-    });
-  }
-  /** The first event at or after `since` that `pred` accepts; throws after `timeoutMs`. */
-  async waitFor(pred: (e: FlowEvent) => boolean, since: number, timeoutMs: number, what: string): Promise<FlowEvent> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const e = this.events.find((x) => x.t >= since && pred(x));
-      if (e) return e;
-      if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms; last events: ${JSON.stringify(this.events.slice(-5))}`);
-      await sleep(20);
-    }
-  }
-  answers(from: number, to = Infinity): string[] {
-    return this.events.filter((e) => e.kind === 'answer' && e.t >= from && e.t < to).map((e) => e.endpoint ?? '?');
-  }
-  errors(from: number): string[] {
-    return this.events.filter((e) => e.kind === 'error' && e.t >= from).map((e) => e.code ?? '?');
-  }
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
-      this.child.once('exit', () => resolve());
-      this.child.kill('SIGTERM');
-    });
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const answer = (ep: string) => (e: FlowEvent): boolean => e.kind === 'answer' && e.endpoint === ep;
 
 describe('UDP conntrack cleanup: real conntrack, real packets (nftables)', () => {
   let h: KernelHarness;
