@@ -72,8 +72,27 @@ function endpointKey(ip: string, port: number): string {
   return `${ip}|${port}`;
 }
 
+const PLAIN_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const parsed = new Map<string, { readonly family: IPFamily; readonly text: string } | null>();
+
+/**
+ * An address with its family in canonical text, or undefined. Fast path for plain IPv4
+ * (what conntrack prints and the model holds); other forms parsed once and remembered.
+ */
+export function parseAddress(ip: string): { readonly family: IPFamily; readonly text: string } | undefined {
+  if (PLAIN_IPV4.test(ip)) return { family: 'ipv4', text: ip };
+  let p = parsed.get(ip);
+  if (p === undefined) {
+    const full = parseIPSloppy(ip);
+    p = full ? { family: full.family, text: full.text } : null;
+    if (parsed.size >= 65_536) parsed.clear();
+    parsed.set(ip, p);
+  }
+  return p ?? undefined;
+}
+
 function canonical(ip: string): string {
-  return parseIPSloppy(ip)?.text ?? ip;
+  return parseAddress(ip)?.text ?? ip;
 }
 
 function familyOfKey(key: string): IPFamily {
@@ -163,11 +182,11 @@ export class UdpFrontendIndex {
   stale(flows: Iterable<UdpFlow>): StaleGroup[] {
     const groups = new Map<string, { g: Omit<StaleGroup, 'flows'>; n: number }>();
     for (const flow of flows) {
-      const frontend = this.verdict(flow);
-      if (frontend === undefined) continue;
       const origDst = canonical(flow.origDst);
       const replySrc = canonical(flow.replySrc);
-      const id = `${flow.family}|${origDst}|${flow.origDport}|${replySrc}|${flow.replySport}`;
+      const frontend = this.verdict(flow.family, origDst, flow.origDport, endpointKey(replySrc, flow.replySport));
+      if (frontend === undefined) continue;
+      const id = `${origDst}|${flow.origDport}|${replySrc}|${flow.replySport}`;
       const entry = groups.get(id);
       if (entry) entry.n++;
       else {
@@ -179,15 +198,10 @@ export class UdpFrontendIndex {
     return [...groups.values()].map(({ g, n }) => ({ ...g, flows: n }));
   }
 
-  /** The frontend a flow is stale for, or undefined when it is not stale. */
-  private verdict(flow: UdpFlow): string | undefined {
-    const dst = canonical(flow.origDst);
-    const reply = endpointKey(canonical(flow.replySrc), flow.replySport);
-    const byIP = ipKey(dst, flow.origDport);
-    if (this.isStale(byIP, reply)) return flow.family === 'ipv6' ? `[${dst}]:${flow.origDport}` : `${dst}:${flow.origDport}`;
-    if (this.nodePortIPs[flow.family].has(dst) && this.isStale(nodePortKey(flow.family, flow.origDport), reply)) {
-      return `nodePort ${flow.origDport}`;
-    }
+  /** The frontend a flow (canonical addresses) is stale for, or undefined when it is not stale. */
+  private verdict(family: IPFamily, dst: string, dport: number, reply: string): string | undefined {
+    if (this.isStale(ipKey(dst, dport), reply)) return family === 'ipv6' ? `[${dst}]:${dport}` : `${dst}:${dport}`;
+    if (this.nodePortIPs[family].has(dst) && this.isStale(nodePortKey(family, dport), reply)) return `nodePort ${dport}`;
     return undefined;
   }
 

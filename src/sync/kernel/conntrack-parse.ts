@@ -11,9 +11,8 @@
  * been shown|deleted|created.`; `-D` that matched nothing says `0 flow entries have been
  * deleted.` and exits 1 — that is not an error. Anything else on a non-zero exit is.
  */
-import { parseIPSloppy } from '../../model/ip.js';
 import type { IPFamily } from '../../model/types.js';
-import type { UdpFlow } from '../conntrack-cleanup.js';
+import { parseAddress, type UdpFlow } from '../conntrack-cleanup.js';
 
 /** One listing line → a UDP flow; undefined for anything else (other protocols, summary lines, garbage). */
 export function parseFlowLine(line: string): UdpFlow | undefined {
@@ -31,9 +30,9 @@ export function parseFlowLine(line: string): UdpFlow | undefined {
     if (orig[k] === undefined) orig[k] = v;
     else if (reply[k] === undefined) reply[k] = v;
   }
-  const origSrc = parseIPSloppy(orig['src'] ?? '');
-  const origDst = parseIPSloppy(orig['dst'] ?? '');
-  const replySrc = parseIPSloppy(reply['src'] ?? '');
+  const origSrc = parseAddress(orig['src'] ?? '');
+  const origDst = parseAddress(orig['dst'] ?? '');
+  const replySrc = parseAddress(reply['src'] ?? '');
   const origSport = port(orig['sport']);
   const origDport = port(orig['dport']);
   const replySport = port(reply['sport']);
