@@ -15,34 +15,28 @@ import type { IPFamily } from '../../model/types.js';
 import { parseAddress, type UdpFlow } from '../conntrack-cleanup.js';
 
 /** One listing line → a UDP flow; undefined for anything else (other protocols, summary lines, garbage). */
+const TUPLE = /\bsrc=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/g;
+const HEAD = /^\s*(?:(ipv4|ipv6)\s+\d+\s+)?udp\s/;
+
 export function parseFlowLine(line: string): UdpFlow | undefined {
-  const tokens = line.trim().split(/\s+/);
-  const proto = tokens.indexOf('udp');
-  if (proto < 0 || proto > 2) return undefined;
-  const orig: Record<string, string> = {};
-  const reply: Record<string, string> = {};
-  for (const t of tokens.slice(proto + 1)) {
-    const eq = t.indexOf('=');
-    if (eq <= 0) continue;
-    const k = t.slice(0, eq);
-    if (k !== 'src' && k !== 'dst' && k !== 'sport' && k !== 'dport') continue;
-    const v = t.slice(eq + 1);
-    if (orig[k] === undefined) orig[k] = v;
-    else if (reply[k] === undefined) reply[k] = v;
-  }
-  const origSrc = parseAddress(orig['src'] ?? '');
-  const origDst = parseAddress(orig['dst'] ?? '');
-  const replySrc = parseAddress(reply['src'] ?? '');
-  const origSport = port(orig['sport']);
-  const origDport = port(orig['dport']);
-  const replySport = port(reply['sport']);
+  const head = HEAD.exec(line);
+  if (head === null) return undefined;
+  TUPLE.lastIndex = 0;
+  const orig = TUPLE.exec(line);
+  const reply = orig === null ? null : TUPLE.exec(line);
+  if (orig === null || reply === null) return undefined;
+  const origSrc = parseAddress(orig[1] ?? '');
+  const origDst = parseAddress(orig[2] ?? '');
+  const replySrc = parseAddress(reply[1] ?? '');
+  const origSport = port(orig[3]);
+  const origDport = port(orig[4]);
+  const replySport = port(reply[3]);
   if (!origSrc || !origDst || !replySrc || origSport === undefined || origDport === undefined || replySport === undefined) {
     return undefined;
   }
   const family: IPFamily = origDst.family;
   if (origSrc.family !== family || replySrc.family !== family) return undefined;
-  const head = tokens[0];
-  if ((head === 'ipv4' || head === 'ipv6') && head !== family) return undefined;
+  if (head[1] !== undefined && head[1] !== family) return undefined;
   return { family, origSrc: origSrc.text, origDst: origDst.text, origSport, origDport, replySrc: replySrc.text, replySport };
 }
 
