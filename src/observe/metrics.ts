@@ -25,6 +25,13 @@ export interface Metrics {
   /** Foreign changes to kpx's tables that were repaired by a full sync. */
   readonly driftRepairs: Counter;
   readonly noLocalEndpoints: Gauge<'traffic_policy'>;
+  /** kube-proxy's ProxyHealthzTotal / ProxyLivezTotal: answers of /healthz and /livez by code. */
+  readonly healthzTotal: Counter<'code'>;
+  readonly livezTotal: Counter<'code'>;
+  /** Service health check servers that could not listen (each attempt; retried every sync). */
+  readonly serviceHealthBindFailures: Counter;
+  /** Events the API server did not take (logged at debug, never fatal). */
+  readonly eventPostFailures: Counter;
 }
 
 /** prometheus.ExponentialBuckets(start, factor, count). */
@@ -97,6 +104,28 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
       name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
       help: 'Number of services with a Local traffic policy and no endpoints',
       labelNames: ['traffic_policy'] as const,
+      registers,
+    }),
+    healthzTotal: new Counter({
+      name: 'kubeproxy_proxy_healthz_total',
+      help: 'Cumulative proxy healthz HTTP status',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    livezTotal: new Counter({
+      name: 'kubeproxy_proxy_livez_total',
+      help: 'Cumulative proxy livez HTTP status',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    serviceHealthBindFailures: new Counter({
+      name: 'kpx_service_health_bind_failures_total',
+      help: 'Attempts to start a healthCheckNodePort server that failed (port in use, address gone)',
+      registers,
+    }),
+    eventPostFailures: new Counter({
+      name: 'kpx_event_post_failures_total',
+      help: 'Events that could not be posted to the API server',
       registers,
     }),
   };
