@@ -85,6 +85,7 @@ test('/healthz and /livez: upstream JSON body and headers, 200', async () => {
   expect(hz.status).toBe(200);
   expect(hz.headers['content-type']).toBe('application/json');
   expect(hz.headers['x-content-type-options']).toBe('nosniff');
+  fig.add(`/healthz: ${hz.body}`);
   const body = JSON.parse(hz.body) as Record<string, unknown>;
   expect(body).toMatchObject({ healthy: true, nodeEligible: true, status: { IPv4: { healthy: true } } });
   for (const k of ['lastUpdated', 'currentTime']) expect(Number.isNaN(Date.parse(String(body[k])))).toBe(false);
