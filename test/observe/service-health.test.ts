@@ -54,6 +54,7 @@ class Harness {
   readonly services = new Map<string, V1Service>();
   readonly slices = new Map<string, V1EndpointSlice[]>();
   model: IncrementalModel | undefined;
+  options: typeof OPTIONS = OPTIONS;
   healthy = true;
   readonly events: EventReport[] = [];
   readonly logs: { level: string; msg: string }[] = [];
@@ -74,7 +75,7 @@ class Harness {
     const source = (key: string) => ({ service: this.services.get(key), slices: this.slices.get(key) ?? [] });
     let affected: SyncResult['affected'];
     if (this.model === undefined || changed === undefined) {
-      this.model = new IncrementalModel({ services: [...this.services.values()], endpointSlices: [...this.slices.values()].flat() }, OPTIONS);
+      this.model = new IncrementalModel({ services: [...this.services.values()], endpointSlices: [...this.slices.values()].flat() }, this.options);
       affected = 'all';
     } else {
       affected = this.model.update(changed, source);
@@ -217,4 +218,24 @@ test('a port that cannot be bound: one error log, a Warning Event, the other Ser
   } finally {
     if (squatter.listening) squatter.close();
   }
+});
+
+test('dual-stack: one server per family, each on its own family\'s addresses and counting its own family\'s endpoints', async () => {
+  h = new Harness();
+  const port = await freePort();
+  const base = lbLocal('dual', port);
+  h.services.set('ns/dual', { ...base, spec: { ...base.spec, clusterIPs: [base.spec!.clusterIP!, 'fd00:96::10'], ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack' } });
+  const v6: V1EndpointSlice = { ...slice('dual', [{ ip: 'fd00:1::1', node: NODE }, { ip: 'fd00:1::2', node: NODE }]), addressType: 'IPv6' };
+  h.slices.set('ns/dual', [slice('dual', [{ ip: '10.1.0.1', node: NODE }]), { ...v6, metadata: { ...v6.metadata, name: 'dual-v6' } }]);
+  h.options = { ...OPTIONS, nodePortAddresses: ['127.0.0.2/32', '::1/128'], localAddresses: [...OPTIONS.localAddresses, '::1'] };
+  await h.sync();
+  expect(h.servers.servers().sort((a, b) => a.family.localeCompare(b.family))).toEqual([
+    { key: 'ns/dual', family: 'ipv4', port, addresses: ['127.0.0.2'], localEndpoints: 1 },
+    { key: 'ns/dual', family: 'ipv6', port, addresses: ['::1'], localEndpoints: 2 },
+  ]);
+  const r4 = await get('127.0.0.2', port);
+  const r6 = await get('[::1]', port);
+  expect(r4 !== 'refused' && r4.headers.get('x-load-balancing-endpoint-weight')).toBe('1');
+  expect(r6 !== 'refused' && r6.headers.get('x-load-balancing-endpoint-weight')).toBe('2');
+  expect(h.events).toEqual([]);
 });
