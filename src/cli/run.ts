@@ -11,6 +11,8 @@ import { ProxyHealth } from '../observe/health.js';
 import { serveHealth, serveMetrics, type BindAddress, type RunningServer } from '../observe/http.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
+import { apiEventSink, EventRecorder } from '../observe/events.js';
+import { ServiceHealthServers } from '../observe/service-health.js';
 import { defaultNodePortAddresses } from '../model/index.js';
 import { KPX_TABLES } from '../render/nftables/index.js';
 import { setConntrackSysctls } from '../sync/conntrack.js';
@@ -140,7 +142,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   const metrics = createMetrics(registry);
   const health = new ProxyHealth(2 * args.syncPeriodMs);
   const servers = [
-    await startServer('healthz', args.healthz, (a) => serveHealth(a, health), logger),
+    await startServer('healthz', args.healthz, (a) => serveHealth(a, health, metrics), logger),
     await startServer('metrics', args.metrics, (a) => serveMetrics(a, registry), logger),
   ];
 
@@ -153,6 +155,11 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   // UDP conntrack cleanup after every sync, whatever the backend (a missing tool: logged, counted, proxying goes on).
   const conntrackCleanup = new ConntrackCleanup({ kernel: createConntrackKernel(), logger, metrics, resyncMs: args.syncPeriodMs });
   await conntrackCleanup.probe();
+  const events = new EventRecorder({ sink: apiEventSink(kc), nodeName, logger, failures: metrics.eventPostFailures });
+  const serviceHealth = new ServiceHealthServers({
+    health, logger, nodeName, events, bindFailures: metrics.serviceHealthBindFailures,
+    uidOf: (key) => layer.service(key).service?.metadata?.uid,
+  });
   const controller = new Controller({
     source: layer,
     proxier: createNftablesProxier({ logger, kernel }),
@@ -161,7 +168,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     metrics,
     health,
     latency: new ProgrammingLatency(metrics.networkProgrammingDuration, Date.now()),
-    observers: [conntrackCleanup],
+    observers: [conntrackCleanup, serviceHealth],
   }, {
     proxyOptions: {
       nodeName,
@@ -200,6 +207,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   logger.info({ signal }, 'stopping; kernel rules are left in place');
   monitor.stop();
   await controller.stop();
+  await serviceHealth.stop();
   for (const s of servers) await s?.close();
   logger.info({}, 'stopped');
   return 0;

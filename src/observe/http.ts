@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import type { Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { ProxyHealth } from './health.js';
 
 export interface BindAddress {
@@ -41,10 +41,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function listen(server: Server, addr: BindAddress): Promise<RunningServer> {
+/** Starts `server` on `addr` (`ipv6Only`: an IPv6 socket that does not take IPv4 too). */
+export function listen(server: Server, addr: BindAddress & { readonly ipv6Only?: boolean }): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(addr.port, addr.host, () => {
+    server.listen({ port: addr.port, host: addr.host, ...(addr.ipv6Only === true ? { ipv6Only: true } : {}) }, () => {
       server.off('error', reject);
       const a = server.address();
       const port = typeof a === 'object' && a !== null ? a.port : addr.port;
@@ -64,11 +65,18 @@ function sendJSON(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-export function serveHealth(addr: BindAddress, health: ProxyHealth): Promise<RunningServer> {
+/** kube-proxy's kubeproxy_proxy_healthz_total / kubeproxy_proxy_livez_total, by status code. */
+export interface HealthCounters {
+  readonly healthzTotal: Counter<'code'>;
+  readonly livezTotal: Counter<'code'>;
+}
+
+export function serveHealth(addr: BindAddress, health: ProxyHealth, counters?: HealthCounters): Promise<RunningServer> {
   return listen(createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' || path === '/livez') {
       const r = health.report(path === '/healthz');
+      (path === '/healthz' ? counters?.healthzTotal : counters?.livezTotal)?.inc({ code: String(r.status) });
       sendJSON(res, r.status, r.body);
       return;
     }

@@ -33,6 +33,13 @@ export interface Metrics {
   readonly conntrackErrors: Counter<'reason'>;
   /** 1 when the conntrack tool works, 0 when it is missing (no UDP cleanup then). */
   readonly conntrackAvailable: Gauge;
+  /** kube-proxy's ProxyHealthzTotal / ProxyLivezTotal: answers of /healthz and /livez by code. */
+  readonly healthzTotal: Counter<'code'>;
+  readonly livezTotal: Counter<'code'>;
+  /** Service health check servers that could not listen (each attempt; retried every sync). */
+  readonly serviceHealthBindFailures: Counter;
+  /** Events the API server did not take (logged at debug, never fatal). */
+  readonly eventPostFailures: Counter;
 }
 
 /** prometheus.ExponentialBuckets(start, factor, count). */
@@ -129,6 +136,28 @@ export function createMetrics(registry: Registry = new Registry()): Metrics {
     conntrackAvailable: new Gauge({
       name: 'kpx_conntrack_tool_available',
       help: '1 when the conntrack tool runs, 0 when it is missing: stale UDP flows are not cleaned up then',
+      registers,
+    }),
+    healthzTotal: new Counter({
+      name: 'kubeproxy_proxy_healthz_total',
+      help: 'Cumulative proxy healthz HTTP status',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    livezTotal: new Counter({
+      name: 'kubeproxy_proxy_livez_total',
+      help: 'Cumulative proxy livez HTTP status',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    serviceHealthBindFailures: new Counter({
+      name: 'kpx_service_health_bind_failures_total',
+      help: 'Attempts to start a healthCheckNodePort server that failed (port in use, address gone)',
+      registers,
+    }),
+    eventPostFailures: new Counter({
+      name: 'kpx_event_post_failures_total',
+      help: 'Events that could not be posted to the API server',
       registers,
     }),
   };

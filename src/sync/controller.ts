@@ -18,6 +18,7 @@ import type { Metrics } from '../observe/metrics.js';
 import type { ChangeSet } from '../watch/layer.js';
 import type { Clock } from '../watch/clock.js';
 import type { ProgrammingLatency } from './latency.js';
+import { ProgrammedFamilies } from './families.js';
 import { BoundedFrequencyRunner, type AdaptiveOptions } from './runner.js';
 import type { ClusterView, Proxier, SyncChanges, SyncObserver, SyncResult } from './types.js';
 
@@ -75,6 +76,7 @@ export class Controller {
   private stopped = false;
   private running = false;
   private syncsDone = 0;
+  private readonly families = new ProgrammedFamilies();
 
   constructor(private readonly deps: ControllerDeps, private readonly options: ControllerOptions) {
     this.runner = new BoundedFrequencyRunner(() => this.syncOnce(), {
@@ -196,7 +198,7 @@ export class Controller {
       if (driftGen === this.driftGen) this.fullNext = false;
     }
     this.syncsDone++;
-    health.updated();
+    health.updated(this.families.after(result));
     metrics.syncDuration.observe(seconds);
     metrics.lastSyncTimestamp.set(Date.now() / 1000);
     metrics.syncs.inc({ kind: result.kind });
