@@ -117,6 +117,8 @@ export class World {
     for (const phase of p.phases) {
       await Promise.all(phase.map(({ ns, script }) => must('ip', ['netns', 'exec', ns, 'sh', '-ec', script.join('\n')])));
     }
+    const fl = iptablesFlavour(this.mode);
+    if (fl !== undefined) await this.kubeletHint(fl);
     this.cp = await ControlPlane.start(this.names.cp, this.prefix);
     this.writer = new Writer(this.cp.api);
     await this.writer.setup();
@@ -221,6 +223,18 @@ export class World {
   /** `iptables ARGS` (or ip6tables, `-save`, `-restore`) of a flavour, the real binary, in the node namespace. */
   iptables(flavour: 'nft' | 'legacy', args: readonly string[], tool: 'iptables' | 'ip6tables' = 'iptables', suffix: '' | '-save' = ''): Promise<string> {
     return must('ip', ['netns', 'exec', this.names.node, this.real.get(`${tool}-${flavour}${suffix}`)!, ...args]);
+  }
+
+  /**
+   * What kubelet (1.17+) leaves on a node in the iptables flavour it uses: the empty chain
+   * KUBE-IPTABLES-HINT in the mangle table of both families. kube-proxy's image picks its
+   * flavour by it (kubernetes-sigs/iptables-wrappers); without it, nft.
+   */
+  async kubeletHint(fl: 'nft' | 'legacy'): Promise<void> {
+    for (const tool of ['iptables', 'ip6tables'] as const) {
+      const has = await run('ip', ['netns', 'exec', this.names.node, this.real.get(`${tool}-${fl}`)!, '-w', '-t', 'mangle', '-S', 'KUBE-IPTABLES-HINT']);
+      if (has.code !== 0) await this.iptables(fl, ['-w', '-t', 'mangle', '-N', 'KUBE-IPTABLES-HINT'], tool);
+    }
   }
 
   /**
