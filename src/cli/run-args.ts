@@ -32,6 +32,8 @@ export interface RunArgs {
   readonly verbosity: number;
   /** kube-proxy flags accepted but not acted on (reported at start). */
   readonly ignored: readonly string[];
+  /** --cleanup: remove every mode's leftovers and exit (kube-proxy's CleanupAndExit). */
+  readonly cleanup?: boolean;
 }
 
 /** Exit code of `kpx run --proxy-mode iptables|ipvs` until those modes land. */
@@ -42,7 +44,8 @@ type Key =
   | 'kubeconfig' | 'master' | 'hostnameOverride' | 'proxyMode' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs'
   | 'masqueradeAll' | 'masqueradeBit' | 'healthz' | 'metrics' | 'syncPeriod' | 'minSyncPeriod'
   | 'iptablesSyncPeriod' | 'iptablesMinSyncPeriod' | 'ipvsSyncPeriod' | 'ipvsMinSyncPeriod'
-  | 'ctMaxPerCore' | 'ctMin' | 'ctEstablished' | 'ctCloseWait' | 'verbosity' | 'config' | 'ignored' | 'ignoredBool';
+  | 'ctMaxPerCore' | 'ctMin' | 'ctEstablished' | 'ctCloseWait' | 'verbosity' | 'config' | 'ignored' | 'ignoredBool'
+  | 'cleanup';
 
 const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
   '--kubeconfig': { key: 'kubeconfig', kind: 'string' },
@@ -70,6 +73,7 @@ const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
   '--v': { key: 'verbosity', kind: 'int' },
   '-v': { key: 'verbosity', kind: 'int' },
   '--config': { key: 'config', kind: 'string' },
+  '--cleanup': { key: 'cleanup', kind: 'bool' },
   // kube-proxy flags kpx accepts and does not act on (yet).
   '--bind-address': { key: 'ignored', kind: 'string' },
   '--feature-gates': { key: 'ignored', kind: 'string' },
@@ -200,6 +204,7 @@ export function parseRunArgs(argv: readonly string[]): RunParse {
     ...(metrics !== undefined ? { metrics } : {}),
     ...(strings.kubeconfig !== undefined ? { kubeconfig: strings.kubeconfig } : {}),
     ...(strings.master !== undefined ? { master: strings.master } : {}),
+    ...(bools.cleanup === true ? { cleanup: true } : {}),
     ...(strings.hostnameOverride !== undefined && strings.hostnameOverride !== '' ? { hostnameOverride: strings.hostnameOverride } : {}),
   };
   return { ok: true, args };

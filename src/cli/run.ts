@@ -21,6 +21,10 @@ import { localAddresses } from '../sync/local-addresses.js';
 import { NftMonitor, parentPid } from '../sync/nft-monitor.js';
 import { createNftKernel } from '../sync/kernel/nft.js';
 import { createNftablesProxier } from '../sync/nftables/index.js';
+import { CLEANUP_MODES } from '../sync/cleanup/owned.js';
+import { takeoverObserver } from '../sync/cleanup/takeover.js';
+import { createExec, type Exec } from '../sync/kernel/exec.js';
+import { runCleanup } from './cleanup.js';
 import { realClock } from '../watch/clock.js';
 import { DEFAULT_BACKOFF, loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
 import { findLauncher, launcherGone, type ProcessTable } from './launcher.js';
@@ -31,6 +35,8 @@ export interface RunDeps {
   /** Resolves when the process should stop (default: SIGTERM or SIGINT). */
   readonly stopSignal?: Promise<string>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Runs the kernel tools of --cleanup and the takeover step (tests: inside a namespace). */
+  readonly exec?: Exec;
 }
 
 /**
@@ -99,6 +105,8 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     return 2;
   }
   const args = parsed.args;
+  // kube-proxy's --cleanup: every mode's leftovers, then exit (0, or 1 if something stayed).
+  if (args.cleanup === true) return runCleanup(CLEANUP_MODES, io, deps.exec);
   if (args.proxyMode !== 'nftables') {
     io.stderr(`kpx: --proxy-mode ${args.proxyMode} is not implemented yet (only nftables)\n`);
     return EXIT_MODE_NOT_IMPLEMENTED;
@@ -156,6 +164,8 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     metrics,
     health,
     latency: new ProgrammingLatency(metrics.networkProgrammingDuration, Date.now()),
+    // After the first successful sync: remove what other proxy modes left (takeover).
+    observers: [takeoverObserver(args.proxyMode, deps.exec ?? createExec(), logger)],
   }, {
     proxyOptions: {
       nodeName,
