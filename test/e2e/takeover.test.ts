@@ -16,7 +16,7 @@ import { failures, type Req } from './judge.js';
 import { Figures, okFrom, sleep, summary, waitServing } from './steps.js';
 import { E2E, podIP } from './topology.js';
 import type { Traffic } from './traffic.js';
-import type { ProxyMode } from './proxy.js';
+import type { ProxyKind, ProxyMode } from './proxy.js';
 import { World } from './world.js';
 
 const STABLE = { name: 'stable', clusterIP: '10.96.102.10', type: 'NodePort', nodePort: 30100 } as const;
@@ -84,9 +84,19 @@ function startTraffic(): { inside: Traffic; outside: Traffic } {
   };
 }
 
+/**
+ * The proxy that leaves the old mode's rules: the one under test, or with
+ * KPX_E2E_TAKEOVER_FROM=upstream kube-proxy itself (kube-proxy → kpx, as on a real node).
+ */
+function fromKind(): ProxyKind {
+  const v = process.env['KPX_E2E_TAKEOVER_FROM'] ?? w!.kind;
+  if (v !== 'kpx' && v !== 'upstream') throw new Error(`KPX_E2E_TAKEOVER_FROM must be kpx or upstream, not ${JSON.stringify(v)}`);
+  return v;
+}
+
 async function takeover(from: ProxyMode, to: ProxyMode, moveTo: number): Promise<void> {
   if (!w!.proxy?.running) {
-    w!.startProxy([], from);
+    w!.startProxy([], from, fromKind());
     await waitServing(w!, STABLE.clusterIP);
     await waitServing(w!, MOVING.clusterIP);
   }

@@ -187,9 +187,9 @@ export class World {
   }
 
   /** Starts the proxy under test (kpx, or upstream kube-proxy with KPX_E2E_PROXY=upstream). */
-  startProxy(extra: readonly string[] = [], mode: ProxyMode = this.mode): ProxyProcess {
+  startProxy(extra: readonly string[] = [], mode: ProxyMode = this.mode, kind: ProxyKind = this.kind): ProxyProcess {
     if (this.proxy?.running) throw new Error('the proxy is already running');
-    const cmd = proxyCommand(this.kind, { kubeconfig: this.cp.nodeKubeconfig, extra, mode });
+    const cmd = proxyCommand(kind, { kubeconfig: this.cp.nodeKubeconfig, extra, mode });
     const env = { ...process.env, PATH: `${this.binDir(mode)}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
     this.proxy = new ProxyProcess(this.names.node, cmd, join(this.dir, `proxy-${++this.proxyRuns}.log`), env);
     return this.proxy;
@@ -269,6 +269,8 @@ export class World {
         await this.iptables(fl, ['-w', '-t', table, '-X'], tool);
       }
     }
+    // The node's kubelet keeps its flavour hint (a proxy restarted later must pick the same flavour).
+    await this.kubeletHint(fl);
   }
 
   /** Starts a traffic generator in the client pod (default), the external host, or endpoint pod N (hairpin). */
