@@ -195,12 +195,28 @@ export class World {
     return this.proxy;
   }
 
+  /**
+   * A one-off kpx command (`kpx diff …`, `kpx cleanup`) in the node namespace, with the
+   * PATH of `mode` (its wrappers and flavour), as an operator runs it on the node.
+   */
+  kpx(args: readonly string[], mode: ProxyMode = this.mode): Promise<{ code: number; stdout: string; stderr: string }> {
+    const bin = process.env['KPX_E2E_KPX'] ?? join(ROOT, 'bin', 'kpx.js');
+    return run('ip', ['netns', 'exec', this.names.node, 'env', `PATH=${this.binDir(mode)}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+      process.execPath, bin, ...args]);
+  }
+
   /** HTTP status of the proxy's /healthz (0 when nothing answers). */
   async healthz(): Promise<number> {
     const port = E2E.healthzAddress.split(':')[1]!;
     const r = await run('ip', ['netns', 'exec', this.names.node, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}',
       '--max-time', '2', `http://127.0.0.1:${port}/healthz`]);
     return Number(r.stdout.trim()) || 0;
+  }
+
+  /** The proxy's /metrics samples whose name starts with `prefix` ('' when nothing answers). */
+  async metrics(prefix: string): Promise<string[]> {
+    const r = await run('ip', ['netns', 'exec', this.names.node, 'curl', '-s', '--max-time', '2', `http://${E2E.metricsAddress}/metrics`]);
+    return r.stdout.split('\n').filter((l) => l.startsWith(prefix));
   }
 
   /** Polls /healthz until it answers `code`; returns when (epoch ms). */
