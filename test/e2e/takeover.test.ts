@@ -43,10 +43,18 @@ afterAll(async () => {
   await w?.dispose();
 }, 60_000);
 
-/** KUBE-* chains of an iptables flavour (both families, every table). */
+/**
+ * Chains kube-proxy shares with kubelet and never deletes (pkg/proxy/iptables/cleanup.go
+ * leaves them): kubelet's flavour hint and canary, KUBE-FIREWALL (the localhost-martian
+ * drop both create) and KUBE-MARK-DROP.
+ */
+const SHARED_CHAINS = new Set(['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY', 'KUBE-FIREWALL', 'KUBE-MARK-DROP']);
+
+/** kube-proxy's own KUBE-* (and kpx's KPX-*) chains of an iptables flavour, both families, every table. */
 async function kubeChains(fl: 'nft' | 'legacy'): Promise<string[]> {
   const dumps = await Promise.all((['iptables', 'ip6tables'] as const).map((t) => w!.iptables(fl, [], t, '-save')));
-  return dumps.join('').split('\n').filter((l) => l.startsWith(':KUBE-')).map((l) => l.split(' ')[0]!.slice(1));
+  return dumps.join('').split('\n').filter((l) => l.startsWith(':KUBE-') || l.startsWith(':KPX-'))
+    .map((l) => l.split(' ')[0]!.slice(1)).filter((c) => !SHARED_CHAINS.has(c));
 }
 
 /** kube-proxy's nftables tables present (`ip kube-proxy`, `ip6 kube-proxy`). */
@@ -109,7 +117,9 @@ async function takeover(from: ProxyMode, to: ProxyMode, moveTo: number): Promise
   expect((await leftovers(from)).length).toBeGreaterThan(0);
   const startedAt = Date.now();
   w!.startProxy([], to);
-  const goneAt = await until(`the ${from} rules are removed by the ${to} proxy`, 60_000, async () => (await leftovers(from)).length === 0);
+  let left: string[] = [];
+  const goneAt = await until(`the ${from} rules are removed by the ${to} proxy`, 60_000, async () => (left = await leftovers(from)).length === 0)
+    .catch((err: unknown) => { throw new Error(`${String(err)}\nleft: ${left.join(' ')}`); });
   // The new mode serves a change (not only the old rules or conntrack entries).
   const since = Date.now();
   await w!.writer.setEndpoints(MOVING.name, [{ ip: podIP(moveTo) }]);
