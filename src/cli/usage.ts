@@ -96,10 +96,14 @@ previous kpx or kube-proxy keep working until the first sync replaces them atomi
       --kubeconfig FILE          kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)
       --master URL               API server address, overrides the kubeconfig's
       --hostname-override NAME   this node's name (default: $NODE_NAME, else the host name)
-      --proxy-mode MODE          nftables (default); iptables and ipvs exit with code 3
+      --proxy-mode MODE          nftables (default) or iptables; ipvs exits with code 3
                                  (not implemented yet)
+      --iptables-flavour F       iptables mode: nft, legacy or auto (default: as kube-proxy's
+                                 image, legacy when kubelet's KUBE-IPTABLES-HINT or
+                                 KUBE-KUBELET-CANARY chain is only in legacy mangle, else nft)
       --cluster-cidr CIDR[,CIDR] pod CIDRs (dual-stack: comma-separated)
-      --nodeport-addresses LIST  CIDRs, primary (default) or all
+      --nodeport-addresses LIST  CIDRs, primary or all (default: primary for nftables,
+                                 all for iptables)
       --service-cidr CIDR[,CIDR] unallocated IPs in them are dropped
       --masquerade-all           masquerade all traffic to Service IPs
       --masquerade-bit N         mark bit for masquerade, 0..31 (default 14; also

@@ -34,8 +34,9 @@ describe('main', () => {
       expect(await run([cmd])).toEqual({ code: 3, stdout: '', stderr: `kpx: ${cmd} is not implemented yet\n` });
     }
     // run: the other proxy modes, with their own exit code (3).
-    expect(await run(['run', '--proxy-mode', 'ipvs'])).toEqual({ code: 3, stdout: '', stderr: 'kpx: --proxy-mode ipvs is not implemented yet (only nftables)\n' });
-    expect(await run(['run', '--proxy-mode=iptables'])).toMatchObject({ code: 3 });
+    expect(await run(['run', '--proxy-mode', 'ipvs'])).toEqual({ code: 3, stdout: '', stderr: 'kpx: --proxy-mode ipvs is not implemented yet (only nftables and iptables)\n' });
+    // iptables mode is implemented: an unreadable kubeconfig stops it before any kernel access.
+    expect(await run(['run', '--proxy-mode=iptables', '--kubeconfig', '/nonexistent/kubeconfig'])).toMatchObject({ code: 1 });
   });
 
   it('renders the example cluster without a word on stderr', async () => {

@@ -40,11 +40,13 @@ export interface ProxyFlags {
 }
 
 /**
- * kpx's flags for an iptables flavour, on top of the PATH wrapper. Empty: kpx picks the
- * flavour as kube-proxy does (the `iptables` first on the PATH), so the wrapper decides.
+ * kpx's flag for an iptables flavour (`--iptables-flavour nft|legacy`; its default,
+ * auto, detects kubelet's hint chain as kube-proxy's image does — the world creates that
+ * too, so both agree). Upstream has no such flag: the `iptables` on its PATH decides.
  */
-export function kpxFlavourFlags(_mode: ProxyMode): string[] {
-  return [];
+export function kpxFlavourFlags(mode: ProxyMode): string[] {
+  const fl = iptablesFlavour(mode);
+  return fl === undefined ? [] : ['--iptables-flavour', fl];
 }
 
 /** THE proxy command line: `[command, ...args]` to run inside the node namespace. */
