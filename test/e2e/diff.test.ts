@@ -57,7 +57,7 @@ describe.each(['nftables', 'iptables-nft'] as const)('kpx diff on %s', (mode) =>
     await startAndSync(mode, before);
 
     const clean = await diff(mode);
-    fig.add(`${mode}: synced: exit ${clean.code}, ${clean.stdout.split('\n').length} lines`);
+    fig.add(`${mode}: synced: exit ${clean.code}${clean.code === 0 ? '' : `:\n${clean.stdout.trim()}${clean.stderr.trim()}`}`);
     expect({ code: clean.code, out: clean.stdout + clean.stderr }).toMatchObject({ code: 0 });
 
     await w!.proxy!.signal('SIGTERM');
@@ -74,7 +74,7 @@ describe.each(['nftables', 'iptables-nft'] as const)('kpx diff on %s', (mode) =>
 
     await startAndSync(mode, 6);
     const again = await diff(mode);
-    fig.add(`${mode}: synced again: exit ${again.code}`);
+    fig.add(`${mode}: synced again: exit ${again.code}${again.code === 0 ? '' : `:\n${again.stdout.trim()}${again.stderr.trim()}`}`);
     expect({ code: again.code, out: again.stdout + again.stderr }).toMatchObject({ code: 0 });
   }, 180_000);
 });

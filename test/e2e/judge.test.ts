@@ -100,8 +100,10 @@ describe('withoutLoneTimeouts (iptables modes)', () => {
     expect(withoutLoneTimeouts(refused, failures(refused)).left).toHaveLength(1);
     const twice = stream(900, { 10: 'timeout', 500: 'timeout' });
     expect(withoutLoneTimeouts(twice, failures(twice))).toEqual({ left: [twice[500]], lone: [twice[10]] });
-    const long = stream(2500, { 10: 'timeout', 1500: 'timeout' });
+    const long = stream(1500, { 10: 'timeout', 1200: 'timeout' });
     expect(withoutLoneTimeouts(long, failures(long)).left).toEqual([]);
+    const three = stream(1500, { 10: 'timeout', 600: 'timeout', 1200: 'timeout' });
+    expect(withoutLoneTimeouts(three, failures(three)).left).toEqual([three[1200]]);
   });
 
   test('the budget is per stream; the last request (no answer after it) is not lone', () => {

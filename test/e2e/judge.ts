@@ -114,11 +114,11 @@ export function describe(reqs: readonly Req[], w?: Window): string {
 
 /**
  * The failures left after setting aside "lone timeouts": a timeout whose neighbours in
- * the same stream (seq − 1 and seq + 1) both answered, at most one per 1000 requests of
- * that stream (at least one). Only the iptables modes use it: there, upstream kube-proxy
+ * the same stream (seq − 1 and seq + 1) both answered, at most one per started 1000
+ * requests of that stream. Only the iptables modes use it: there, upstream kube-proxy
  * and kpx alike lose a lone request now and then on a Service with several endpoints
  * while nothing changes (README: lone timeouts). An outage (two failures in a row), a
- * refusal or a second lone timeout in 1000 still counts.
+ * refusal or a second lone timeout within the first 1000 still counts.
  */
 export function withoutLoneTimeouts(all: readonly Req[], fails: readonly Req[]): { readonly left: Req[]; readonly lone: Req[] } {
   const streams = new Map<string, Map<number, Req>>();
@@ -132,7 +132,7 @@ export function withoutLoneTimeouts(all: readonly Req[], fails: readonly Req[]):
   const lone: Req[] = [];
   for (const f of fails) {
     const s = streams.get(f.id);
-    const budget = Math.max(1, Math.floor((s?.size ?? 0) / 1000));
+    const budget = Math.max(1, Math.ceil((s?.size ?? 0) / 1000));
     const isolated = f.kind === 'timeout' && s?.get(f.seq - 1)?.kind === 'ok' && s?.get(f.seq + 1)?.kind === 'ok';
     if (isolated && (used.get(f.id) ?? 0) < budget) {
       used.set(f.id, (used.get(f.id) ?? 0) + 1);
