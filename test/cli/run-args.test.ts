@@ -81,3 +81,9 @@ test('node name: --hostname-override, else $NODE_NAME, else the host name; lower
   expect(nodeNameFor(ok([]), { NODE_NAME: 'Node-Y' }, () => 'h')).toBe('node-y');
   expect(nodeNameFor(ok([]), {}, () => 'Host-Z')).toBe('host-z');
 });
+
+test('--cleanup (kube-proxy CleanupAndExit): set only when given', () => {
+  expect(ok(['--cleanup']).cleanup).toBe(true);
+  expect(ok(['--cleanup=false']).cleanup).toBeUndefined();
+  expect(ok([]).cleanup).toBeUndefined();
+});
