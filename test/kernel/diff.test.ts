@@ -14,6 +14,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { splitIpvsOutput } from '../../src/render/ipvs/index.js';
 import { KPX, ROOT } from '../helpers/scenarios.js';
 import { checkPrerequisites, run, type RunResult } from './harness.js';
 import { requireBuiltCli, runInRoot } from './suite.js';
@@ -110,5 +111,34 @@ describe('kpx diff against the kernel', () => {
     // Auto-detection finds the variant that holds kube-proxy's chains.
     expect((await kpxDiff('--proxy-mode', 'iptables', '-f', BASE)).stdout).toBe(tampered.stdout);
     expect((await run('ip', ['netns', 'exec', NS, process.execPath, KPX, 'cleanup', '--proxy-mode', 'iptables'])).code).toBe(0);
+  }, 120000);
+
+  test('ipvs: ipsets, iptables glue and kube-ipvs0 compared; virtual servers read as none (no ip_vs in this kernel)', async () => {
+    const parts = splitIpvsOutput(await render('ipvs'));
+    await inNs('ipset', ['restore', '-exist'], parts.get('ipset.restore') ?? '');
+    await inNs('sh', ['-s'], parts.get('iptables.sh') ?? '', { IPTABLES: 'iptables-legacy', IP6TABLES: 'ip6tables-legacy' });
+    // Stand-in: kube-ipvs0 is a dummy device upstream; this kernel has no dummy driver (the
+    // IPVS VM does), so a veth of that name carries the addresses here.
+    await inNs('ip', ['link', 'add', 'kube-ipvs0', 'type', 'veth', 'peer', 'name', 'kube-ipvs0-peer']);
+    await inNs('ip', ['-batch', '-'], parts.get('kube-ipvs0.batch') ?? '');
+    const flags = ['--proxy-mode', 'ipvs', '--iptables-variant', 'legacy'];
+    const same = await kpxDiff(...flags, '-f', BASE);
+    expect(same.stderr).toBe('');
+    // Everything but the virtual servers, which only a kernel with ip_vs can hold, matches.
+    expect(same.stdout).toBe(`shop/api:
+  + virtual server ipvs -t 10.96.0.21:9000
+  + real server ipvs -t 10.96.0.21:9000: 10.244.1.3:9000 : -m -w 1
+shop/web:
+  + virtual server ipvs -t 10.96.0.20:80
+  + real server ipvs -t 10.96.0.20:80: 10.244.1.2:8080 : -m -w 1
+4 changes (2 Services)
+`);
+    const changed = await kpxDiff(...flags, '-f', CHANGED);
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toBe(golden('ipvs-change.txt', changed.stdout));
+    await inNs('ipset', ['del', 'KUBE-CLUSTER-IP', '10.96.0.20,tcp:80']);
+    const tampered = await kpxDiff(...flags, '-f', BASE);
+    expect(tampered.stdout).toContain('shop/web:\n  + entry ipset KUBE-CLUSTER-IP: 10.96.0.20,tcp:80\n');
+    expect((await run('ip', ['netns', 'exec', NS, process.execPath, KPX, 'cleanup', '--proxy-mode', 'ipvs'])).code).toBe(0);
   }, 120000);
 });
