@@ -10,7 +10,9 @@ const SIGN: Readonly<Record<Change['op'], string>> = { add: '+', remove: '-', ch
 function line(c: Change): string {
   const item = c.item === '' ? '' : `: ${escapeText(c.item, 4000)}`;
   const change = c.op === 'change' ? `: ${escapeText(c.from ?? '(none)', 4000)} => ${escapeText(c.to ?? '(none)', 4000)}` : '';
-  return `  ${SIGN[c.op]} ${c.kind} ${escapeText(c.where)}${item}${change}\n`;
+  // A whole object whose place already names its kind (`ip kube-proxy map eps-1`, `ipset X`) is printed once.
+  const kind = c.item === '' && c.where.split(' ').includes(c.kind.split(' ')[0] ?? '') ? '' : `${c.kind} `;
+  return `  ${SIGN[c.op]} ${kind}${escapeText(c.where)}${item}${change}\n`;
 }
 
 /** One block per group: `shop/frontend:` then one `  + element ip kube-proxy map service-ips: KEY : VALUE` line per change. */

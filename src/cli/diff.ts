@@ -11,6 +11,12 @@
  */
 import { renderNftables, toNftScript } from '../render/nftables/index.js';
 import { renderIptablesFamilies, toIptablesOutput } from '../render/iptables/index.js';
+import { renderIpvsFamilies, splitIpvsOutput, toIpvsOutput } from '../render/ipvs/index.js';
+import { IPVS_DUMMY_DEVICE, IPVS_SET_NAMES } from '../sync/cleanup/owned.js';
+import { parseDeviceAddresses, parseIpsetSave, parseIpvsadm, serviceIndex } from '../sync/diff/ipvs-listing.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ownedChains } from '../sync/cleanup/owned.js';
 import { diffSnapshots, type DiffResult } from '../sync/diff/diff.js';
 import { parseNftListing } from '../sync/diff/nft-listing.js';
@@ -119,8 +125,8 @@ async function iptablesDesired(state: ProxyState, variant: IptablesVariant, exec
   return { snapshot, chains };
 }
 
-async function iptablesCurrent(variant: IptablesVariant, desiredChains: ReadonlySet<string>, exec: Exec): Promise<Snapshot> {
-  const owned = ownedChains(['iptables']);
+async function iptablesCurrent(variant: IptablesVariant, desiredChains: ReadonlySet<string>, exec: Exec, mode: 'iptables' | 'ipvs' = 'iptables'): Promise<Snapshot> {
+  const owned = ownedChains([mode]);
   const include = (table: string, chain: string): boolean => desiredChains.has(`${table} ${chain}`) || chain.startsWith('KPX-')
     || ((table === 'nat' || table === 'filter' || table === 'mangle') && (owned[table].names.has(chain) || owned[table].prefixes.some((p) => chain.startsWith(p))));
   const [v4, v6] = XT_TOOLS[variant];
@@ -141,8 +147,56 @@ export async function computeDiff(state: ProxyState, args: DiffArgs, exec: Exec)
       return diffSnapshots(desired.snapshot, await iptablesCurrent(variant, desired.chains, exec));
     }
     case 'ipvs':
-      throw new DiffReadError('kpx diff --proxy-mode ipvs is not implemented yet');
+      return ipvsDiff(state, args, exec);
   }
+}
+
+const SET_NAMES = new Set(IPVS_SET_NAMES);
+
+/**
+ * IPVS mode: ipsets and the iptables glue are loaded into a scratch namespace and read
+ * back (the glue needs the sets); virtual servers cannot be (no ip_vs there, nor on every
+ * machine), so the rendered ipvsadm-restore lines are compared with `ipvsadm -Sn` as
+ * they are; kube-ipvs0's addresses with `ip -o addr`.
+ */
+async function ipvsDiff(state: ProxyState, args: DiffArgs, exec: Exec): Promise<DiffResult> {
+  const parts = splitIpvsOutput(toIpvsOutput(renderIpvsFamilies(state, args.ipvsScheduler !== undefined ? { scheduler: args.ipvsScheduler } : {}), 'noflush'));
+  const owner = serviceIndex(state);
+  const variant = args.iptablesVariant ?? await pickVariant(exec);
+  const [v4, v6] = XT_TOOLS[variant];
+  const dir = await mkdtemp(join(tmpdir(), 'kpx-diff-'));
+  let out: string;
+  try {
+    await writeFile(join(dir, 'ipset.restore'), parts.get('ipset.restore') ?? '');
+    await writeFile(join(dir, 'iptables.sh'), parts.get('iptables.sh') ?? '');
+    const cmd = `ipset restore -exist < "$1/ipset.restore" && IPTABLES=${v4} IP6TABLES=${v6} sh "$1/iptables.sh" >/dev/null && ipset save`
+      + ` && echo '#### iptables' && ${v4}-save && echo '#### ip6tables' && ${v6}-save`;
+    out = check(await exec(['unshare', '--net', 'sh', '-c', cmd, 'sh', dir]), `loading the desired rules into a scratch namespace (unshare --net, ipset, ${v4})`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const [sets = '', rest = ''] = out.split('#### iptables\n');
+  const [four = '', six = ''] = rest.split('#### ip6tables\n');
+  const all = (): boolean => true;
+  const desiredXt = mergeSnapshots(parseXtablesSave(four, 'iptables', all), parseXtablesSave(six, 'ip6tables', all));
+  const desired = mergeSnapshots(
+    parseIpsetSave(sets, (n) => SET_NAMES.has(n), owner),
+    parseIpvsadm(parts.get('ipvsadm.rules') ?? '', owner),
+    parseDeviceAddresses(parts.get('kube-ipvs0.batch') ?? '', IPVS_DUMMY_DEVICE, owner),
+    desiredXt,
+  );
+
+  const currentSets = parseIpsetSave(check(await exec(['ipset', 'save']), 'ipset save'), (n) => SET_NAMES.has(n), owner);
+  // Without ip_vs loaded there is no virtual server (and ipvsadm would try to load it).
+  const loaded = (await exec(['test', '-e', '/proc/net/ip_vs'])).code === 0;
+  const currentVs = parseIpvsadm(loaded ? check(await exec(['ipvsadm', '-Sn']), 'ipvsadm -Sn') : '', owner);
+  const link = await exec(['ip', 'link', 'show', 'dev', IPVS_DUMMY_DEVICE]);
+  const currentDev = link.code === 0
+    ? parseDeviceAddresses(check(await exec(['ip', '-o', 'addr', 'show', 'dev', IPVS_DUMMY_DEVICE]), 'ip addr show dev kube-ipvs0'), IPVS_DUMMY_DEVICE, owner)
+    : { containers: new Map(), chains: new Map() };
+  const chains = new Set([...desiredXt.chains.keys()].map((k) => k.split(' ').slice(1).join(' ')));
+  const currentXt = await iptablesCurrent(variant, chains, exec, 'ipvs');
+  return diffSnapshots(desired, mergeSnapshots(currentSets, currentVs, currentDev, currentXt));
 }
 
 export async function diffCommand(argv: readonly string[], io: CliIO, exec: Exec = createExec()): Promise<number> {

@@ -88,3 +88,9 @@ test('--iptables-flavour: auto by default, nft or legacy; anything else is a usa
   expect(ok(['--iptables-flavour=nft']).iptablesFlavour).toBe('nft');
   expect(err(['--iptables-flavour', 'xtables'])).toBe('--iptables-flavour must be one of auto, nft, legacy, got "xtables"');
 });
+
+test('--cleanup (kube-proxy CleanupAndExit): set only when given', () => {
+  expect(ok(['--cleanup']).cleanup).toBe(true);
+  expect(ok(['--cleanup=false']).cleanup).toBeUndefined();
+  expect(ok([]).cleanup).toBeUndefined();
+});

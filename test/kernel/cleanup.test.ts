@@ -11,7 +11,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { join } from 'node:path';
 import { splitIpvsOutput } from '../../src/render/ipvs/index.js';
-import { KPX, SCENARIOS, scenarioArgs } from '../helpers/scenarios.js';
+import { existsSync } from 'node:fs';
+import { KPX, ROOT, SCENARIOS, scenarioArgs } from '../helpers/scenarios.js';
 import { checkPrerequisites, run, type RunResult } from './harness.js';
 import { requireBuiltCli, runInRoot } from './suite.js';
 
@@ -147,6 +148,9 @@ async function freshNamespace(): Promise<void> {
   if (r.code !== 0) throw new Error(`ip netns add ${NS}: ${r.stderr}`);
 }
 
+/** Upstream kube-proxy v1.36.3, built by bench/upstream/build.sh (the oracle of the last test). */
+const UPSTREAM = join(ROOT, '.cache', 'bin', 'kube-proxy');
+
 describe('kpx cleanup removes kube-proxy state of every mode and nothing else', () => {
   let foreign: State;
 
@@ -198,7 +202,10 @@ describe('kpx cleanup removes kube-proxy state of every mode and nothing else', 
     expect(after['nft tables']).toEqual(foreign['nft tables']);
     for (const tool of XT) expect(after[tool]).toEqual(loaded[tool]);
     expect(after['ipsets']).toEqual(loaded['ipsets']);
-    expect((await kpxCleanup()).code).toBe(0);
+    // kube-proxy's flag: kpx run --cleanup cleans every mode and exits 0 (no API server needed).
+    const viaRun = await run('ip', ['netns', 'exec', NS, process.execPath, KPX, 'run', '--cleanup']);
+    expect(viaRun.code).toBe(0);
+    expect(viaRun.stdout).toMatch(/^removed iptables-nft nat: chains /m);
     expect(withoutIpv6KubeletChain(await state())).toEqual(foreign);
   }, 120000);
 
@@ -217,5 +224,28 @@ describe('kpx cleanup removes kube-proxy state of every mode and nothing else', 
     await inNs('iptables-legacy', ['-t', 'nat', '-X', 'CNI-MASQ']);
     expect((await kpxCleanup()).code).toBe(0);
     expect(withoutIpv6KubeletChain(await state())).toEqual(foreign);
+  }, 120000);
+
+  test('the same as upstream kube-proxy --cleanup leaves (nftables tables, iptables-nft chains and jumps, both families)', async () => {
+    if (!existsSync(UPSTREAM)) throw new Error(`${UPSTREAM} is missing: run bash bench/upstream/build.sh`);
+    const load = async (): Promise<void> => {
+      await inNs('nft', ['-f', '-'], await render('nftables'));
+      await inNs('sh', ['-s'], await render('iptables'), { IPTABLES: 'iptables-nft', IP6TABLES: 'ip6tables-nft' });
+    };
+    // Upstream cleans through its one iptables binary (iptables-nft here) and skips IPVS
+    // without ip_vs (this kernel): compare what both touch.
+    const touched = async (): Promise<Record<string, readonly string[]>> => {
+      const st = await state();
+      return { 'iptables-nft': st['iptables-nft'] ?? [], 'ip6tables-nft': st['ip6tables-nft'] ?? [], 'nft tables': st['nft tables'] ?? [], 'nft foreign': st['nft foreign'] ?? [] };
+    };
+    await load();
+    const up = await run('ip', ['netns', 'exec', NS, UPSTREAM, '--cleanup']);
+    expect(up.code).toBe(0);
+    const upstream = await touched();
+    await load();
+    expect((await kpxCleanup('--proxy-mode', 'nftables,iptables')).code).toBe(0);
+    expect(await touched()).toEqual(upstream);
+    expect(upstream['iptables-nft']).not.toContain(':KUBE-SERVICES -');
+    expect((await kpxCleanup()).code).toBe(0);
   }, 120000);
 });
