@@ -6,6 +6,11 @@
 //
 //   npm run bench                      # also runs this after nftables-scale.mjs
 //   node --expose-gc bench/sync.mjs --services 10000 --endpoints 10 [--rounds 20]
+//   node --expose-gc bench/sync.mjs --backend iptables   # only the iptables case (below)
+//
+// The iptables case runs the iptables proxier against FakeIptablesKernel (a fake, no
+// root needed): the kernel operations and restore runs per sync, and kpx's compute;
+// the restore process itself is not timed.
 //
 // Targets (issue 10): one endpoint change ≤ 5 ms of kpx compute (model + render + diff
 // with serialisation), ≤ 10 kernel operations, ≤ 50 ms for the whole sync including
@@ -14,12 +19,13 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { NODE_NAME, generate, intOption as option, ipv4 } from './cluster.mjs';
 
-const { createNftablesProxier, createNftKernel } = await import('../dist/sync/index.js');
+const { createNftablesProxier, createNftKernel, createIptablesProxier, FakeIptablesKernel } = await import('../dist/sync/index.js');
 
 const SERVICES = option('--services', 'SERVICES', 10_000);
 const ENDPOINTS = option('--endpoints', 'ENDPOINTS', 10);
 const ROUNDS = option('--rounds', 'ROUNDS', 20);
-if (process.getuid?.() !== 0) {
+const BACKEND = process.argv.includes('--backend') ? process.argv[process.argv.indexOf('--backend') + 1] : 'all';
+if (BACKEND !== 'iptables' && process.getuid?.() !== 0) {
   console.error('bench/sync.mjs needs root (ip netns add)');
   process.exit(1);
 }
@@ -51,7 +57,19 @@ const row = (what, value) => rows.push([what, value]);
 
 const ns = `kpx-bench-sync-${process.pid}`;
 let failed = false;
-try {
+let nextPod = 5_000_000;
+const scenarios = {
+  'endpoint replaced (new pod IP)': (slice) => {
+    const eps = slice.endpoints.map((e) => ({ ...e }));
+    eps[3] = { ...eps[3], addresses: [ipv4(11, nextPod++)] };
+    return { ...slice, endpoints: eps };
+  },
+  'endpoint not ready (10 → 9)': (slice) => {
+    const eps = slice.endpoints.map((e, i) => (i === 3 ? { ...e, conditions: { ready: false, serving: false, terminating: true } } : e));
+    return { ...slice, endpoints: eps };
+  },
+};
+if (BACKEND !== 'iptables') try {
   spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
   const base = createNftKernel({ prefix: ['ip', 'netns', 'exec', ns] });
   let calls = 0;
@@ -68,18 +86,6 @@ try {
   row('cold full sync (whole)', `${secs(performance.now() - t0)}: model ${ms(cold.timings.model)}, render ${ms(cold.timings.render)}, ` +
     `diff+print ${ms(cold.timings.diff)}, nft ${ms(cold.timings.apply)}; ${cold.kernelOps} nft commands`);
 
-  let nextPod = 5_000_000;
-  const scenarios = {
-    'endpoint replaced (new pod IP)': (slice) => {
-      const eps = slice.endpoints.map((e) => ({ ...e }));
-      eps[3] = { ...eps[3], addresses: [ipv4(11, nextPod++)] };
-      return { ...slice, endpoints: eps };
-    },
-    'endpoint not ready (10 → 9)': (slice) => {
-      const eps = slice.endpoints.map((e, i) => (i === 3 ? { ...e, conditions: { ready: false, serving: false, terminating: true } } : e));
-      return { ...slice, endpoints: eps };
-    },
-  };
   for (const [name, change] of Object.entries(scenarios)) {
     const compute = [];
     const whole = [];
@@ -124,6 +130,52 @@ try {
   console.error(err);
 } finally {
   spawnSync('ip', ['netns', 'delete', ns], { stdio: 'inherit' });
+}
+
+// iptables: the proxier against the fake kernel (operation counts; no kernel timing).
+if (BACKEND !== 'nftables') try {
+  const kernel = new FakeIptablesKernel();
+  const proxier = createIptablesProxier({ kernel });
+  const options = { nodeName: NODE_NAME, clusterCIDRs: ['11.0.0.0/8'] };
+  const v = view(generate(SERVICES, ENDPOINTS));
+  globalThis.gc?.();
+  row('iptables (fake kernel): services × endpoints', `${SERVICES} × ${ENDPOINTS}`);
+  let t0 = performance.now();
+  const cold = await proxier.sync({ view: v, changes: 'all', options });
+  row('iptables cold full sync (kpx compute)', `${secs(performance.now() - t0)}: model ${ms(cold.timings.model)}, render ${ms(cold.timings.render)}, ` +
+    `plan ${ms(cold.timings.diff)}; ${cold.kernelOps} restore lines + jump checks, ${kernel.counts.restore} restores, ${kernel.counts.save} iptables-save`);
+  for (const [name, change] of Object.entries(scenarios)) {
+    const compute = [];
+    const ops = [];
+    const runs = [];
+    const kinds = new Set();
+    for (let r = 0; r < ROUNDS; r++) {
+      const i = 1 + ((r * 7919) % (SERVICES - 1));
+      const key = `ns-${i % 100}/svc-${i}`;
+      const [slice] = v.slices.get(key);
+      v.slices.set(key, [change(slice)]);
+      const before = { ...kernel.counts };
+      const res = await proxier.sync({ view: v, changes: { services: new Set([key]), node: false }, options });
+      compute.push(res.timings.model + res.timings.render + res.timings.diff + res.timings.apply);
+      ops.push(res.kernelOps);
+      runs.push(Object.keys(before).map((k) => kernel.counts[k] - before[k]).reduce((a, b) => a + b, 0));
+      if (kernel.counts.save !== before.save) failed = true;
+      kinds.add(res.kind);
+    }
+    const input = kernel.restores[kernel.restores.length - 1].input;
+    row(`iptables ${name}: kind`, [...kinds].join(','));
+    row(`iptables ${name}: kernel ops`, `median ${median(ops)}, max ${max(ops)} (restore lines: chain declarations, rules, -X)`);
+    row(`iptables ${name}: tool runs`, `median ${median(runs)}, max ${max(runs)} (iptables-restore; no iptables-save)`);
+    row(`iptables ${name}: chains sent`, [...input.matchAll(/^:(\S+) /gm)].map((m) => m[1].replace(/^(KUBE-[A-Z]+)-.*/, '$1')).join(' '));
+    row(`iptables ${name}: kpx compute`, `median ${ms(median(compute))}, max ${ms(max(compute))} (fake kernel included)`);
+  }
+  const before = kernel.calls;
+  const same = await proxier.sync({ view: v, changes: { services: new Set(['ns-1/svc-1']), node: false }, options });
+  row('iptables unchanged sync', `${same.kind}, ${kernel.calls - before} tool runs`);
+  if (kernel.calls !== before || same.kind !== 'noop') failed = true;
+} catch (err) {
+  failed = true;
+  console.error(err);
 }
 row('peak RSS', `${mb(process.resourceUsage().maxRSS * 1024)} (includes the generated API objects, as the watch cache holds them)`);
 row('load average (1 min)', (await import('node:os')).loadavg()[0].toFixed(2));

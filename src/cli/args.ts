@@ -62,19 +62,20 @@ export type ParseResult =
   | { readonly ok: false; readonly error: string; readonly topic?: CommandName };
 
 type FlagKind = 'string' | 'list' | 'bool';
-type RenderKey =
+export type RenderKey =
   | 'backend' | 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs'
   | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig' | 'ipvsScheduler' | 'out' | 'fullTables' | 'help'
-  | 'src' | 'dst' | 'dport' | 'proto' | 'output';
+  | 'src' | 'dst' | 'dport' | 'proto' | 'output'
+  | 'proxyMode' | 'iptablesVariant';
 
-interface FlagSpec {
+export interface FlagSpec {
   readonly key: RenderKey;
   readonly kind: FlagKind;
   /** List flags whose values are also split on commas. */
   readonly commas?: boolean;
 }
 
-const RENDER_FLAGS: Readonly<Record<string, FlagSpec>> = {
+export const RENDER_FLAGS: Readonly<Record<string, FlagSpec>> = {
   '--backend': { key: 'backend', kind: 'string' },
   '-f': { key: 'files', kind: 'list' },
   '--filename': { key: 'files', kind: 'list' },
@@ -116,7 +117,7 @@ function isCommand(s: string): s is CommandName {
   return (COMMANDS as readonly string[]).includes(s);
 }
 
-interface Raw {
+export interface Raw {
   strings: Partial<Record<RenderKey, string>>;
   lists: Partial<Record<RenderKey, string[]>>;
   bools: Partial<Record<RenderKey, boolean>>;
@@ -165,7 +166,7 @@ function parseExplain(argv: readonly string[]): ParseResult {
 }
 
 /** Flags of one command into `Raw`, or the usage error. */
-function parseFlags(argv: readonly string[], flags: Readonly<Record<string, FlagSpec>>, fail: (error: string) => ParseResult): Raw | ParseResult {
+export function parseFlags(argv: readonly string[], flags: Readonly<Record<string, FlagSpec>>, fail: (error: string) => ParseResult): Raw | ParseResult {
   const raw: Raw = { strings: {}, lists: {}, bools: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -207,7 +208,7 @@ function parseFlags(argv: readonly string[], flags: Readonly<Record<string, Flag
   return raw;
 }
 
-function buildRenderArgs(raw: Raw, fail: (e: string) => ParseResult): ParseResult {
+export function buildRenderArgs(raw: Raw, fail: (e: string) => ParseResult): ParseResult {
   const backend = raw.strings.backend;
   if (backend === undefined) return fail(`--backend is required (${BACKENDS.join('|')})`);
   if (!(BACKENDS as readonly string[]).includes(backend)) {

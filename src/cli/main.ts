@@ -7,6 +7,8 @@ import { processIO, type CliIO } from './output.js';
 import { explainCommand } from './explain.js';
 import { renderCommand } from './render.js';
 import { runCommand as proxyCommand } from './run.js';
+import { cleanupCommand } from './cleanup.js';
+import { diffCommand } from './diff.js';
 
 /** Runs one command and returns the exit code (see exit.ts: 0 ok, 1 input/output error or run could not start, 2 usage, 3 not implemented). */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
@@ -42,9 +44,9 @@ async function dispatch(cmd: Command, io: CliIO): Promise<number> {
       return explainCommand(cmd.args, io);
     case 'run':
       return proxyCommand(cmd.argv, io);
-    case 'diff':
     case 'cleanup':
-      io.stderr(`kpx: ${cmd.command} is not implemented yet\n`);
-      return EXIT.notImplemented;
+      return cleanupCommand(cmd.argv, io);
+    case 'diff':
+      return diffCommand(cmd.argv, io);
   }
 }

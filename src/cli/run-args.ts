@@ -6,6 +6,7 @@
 import { isCIDR } from './args.js';
 import { DEFAULT_CONNTRACK, type ConntrackConfig } from '../sync/conntrack.js';
 import { parseBindAddress, type BindAddress } from '../observe/http.js';
+import { IPTABLES_FLAVOURS, type FlavourChoice } from '../sync/kernel/iptables-flavour.js';
 
 export const PROXY_MODES = ['nftables', 'iptables', 'ipvs'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
@@ -32,6 +33,10 @@ export interface RunArgs {
   readonly verbosity: number;
   /** kube-proxy flags accepted but not acted on (reported at start). */
   readonly ignored: readonly string[];
+  /** --cleanup: remove every mode's leftovers and exit (kube-proxy's CleanupAndExit). */
+  readonly cleanup?: boolean;
+  /** kpx's --iptables-flavour (iptables mode): nft, legacy, or auto (as kube-proxy's image detects it). */
+  readonly iptablesFlavour: FlavourChoice;
 }
 
 /** Exit code of `kpx run --proxy-mode iptables|ipvs` until those modes land. */
@@ -42,13 +47,15 @@ type Key =
   | 'kubeconfig' | 'master' | 'hostnameOverride' | 'proxyMode' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs'
   | 'masqueradeAll' | 'masqueradeBit' | 'healthz' | 'metrics' | 'syncPeriod' | 'minSyncPeriod'
   | 'iptablesSyncPeriod' | 'iptablesMinSyncPeriod' | 'ipvsSyncPeriod' | 'ipvsMinSyncPeriod'
-  | 'ctMaxPerCore' | 'ctMin' | 'ctEstablished' | 'ctCloseWait' | 'verbosity' | 'config' | 'ignored' | 'ignoredBool';
+  | 'ctMaxPerCore' | 'ctMin' | 'ctEstablished' | 'ctCloseWait' | 'verbosity' | 'config' | 'ignored' | 'ignoredBool'
+  | 'cleanup' | 'iptablesFlavour';
 
 const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
   '--kubeconfig': { key: 'kubeconfig', kind: 'string' },
   '--master': { key: 'master', kind: 'string' },
   '--hostname-override': { key: 'hostnameOverride', kind: 'string' },
   '--proxy-mode': { key: 'proxyMode', kind: 'string' },
+  '--iptables-flavour': { key: 'iptablesFlavour', kind: 'string' },
   '--cluster-cidr': { key: 'clusterCIDRs', kind: 'list' },
   '--nodeport-addresses': { key: 'nodePortAddresses', kind: 'list' },
   '--service-cidr': { key: 'serviceCIDRs', kind: 'list' },
@@ -70,6 +77,7 @@ const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
   '--v': { key: 'verbosity', kind: 'int' },
   '-v': { key: 'verbosity', kind: 'int' },
   '--config': { key: 'config', kind: 'string' },
+  '--cleanup': { key: 'cleanup', kind: 'bool' },
   // kube-proxy flags kpx accepts and does not act on (yet).
   '--bind-address': { key: 'ignored', kind: 'string' },
   '--feature-gates': { key: 'ignored', kind: 'string' },
@@ -136,6 +144,11 @@ export function parseRunArgs(argv: readonly string[]): RunParse {
   const mode = strings.proxyMode === undefined || strings.proxyMode === '' ? 'nftables' : strings.proxyMode;
   if (!(PROXY_MODES as readonly string[]).includes(mode)) return fail(`--proxy-mode must be one of ${PROXY_MODES.join(', ')}, got "${mode}"`);
 
+  const iptablesFlavour = strings.iptablesFlavour ?? 'auto';
+  if (!(IPTABLES_FLAVOURS as readonly string[]).includes(iptablesFlavour)) {
+    return fail(`--iptables-flavour must be one of ${IPTABLES_FLAVOURS.join(', ')}, got "${iptablesFlavour}"`);
+  }
+
   const clusterCIDRs = lists.clusterCIDRs ?? [];
   const serviceCIDRs = lists.serviceCIDRs ?? [];
   for (const [flag, list] of [['--cluster-cidr', clusterCIDRs], ['--service-cidr', serviceCIDRs]] as const) {
@@ -196,10 +209,12 @@ export function parseRunArgs(argv: readonly string[]): RunParse {
     },
     verbosity: ints.verbosity ?? 0,
     ignored,
+    iptablesFlavour: iptablesFlavour as FlavourChoice,
     ...(healthz !== undefined ? { healthz } : {}),
     ...(metrics !== undefined ? { metrics } : {}),
     ...(strings.kubeconfig !== undefined ? { kubeconfig: strings.kubeconfig } : {}),
     ...(strings.master !== undefined ? { master: strings.master } : {}),
+    ...(bools.cleanup === true ? { cleanup: true } : {}),
     ...(strings.hostnameOverride !== undefined && strings.hostnameOverride !== '' ? { hostnameOverride: strings.hostnameOverride } : {}),
   };
   return { ok: true, args };

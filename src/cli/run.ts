@@ -25,9 +25,14 @@ import { localAddresses } from '../sync/local-addresses.js';
 import { NftMonitor, parentPid } from '../sync/nft-monitor.js';
 import { createNftKernel } from '../sync/kernel/nft.js';
 import { createNftablesProxier } from '../sync/nftables/index.js';
+import { CLEANUP_MODES } from '../sync/cleanup/owned.js';
+import { takeoverObserver } from '../sync/cleanup/takeover.js';
+import { createExec, type Exec } from '../sync/kernel/exec.js';
+import { runCleanup } from './cleanup.js';
 import { realClock } from '../watch/clock.js';
 import { DEFAULT_BACKOFF, loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
 import { findLauncher, launcherGone, type ProcessTable } from './launcher.js';
+import { startIptablesMode } from './run-iptables.js';
 import type { CliIO } from './output.js';
 import { EXIT_MODE_NOT_IMPLEMENTED, parseRunArgs, type RunArgs } from './run-args.js';
 
@@ -35,6 +40,8 @@ export interface RunDeps {
   /** Resolves when the process should stop (default: SIGTERM or SIGINT). */
   readonly stopSignal?: Promise<string>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Runs the kernel tools of --cleanup and the takeover step (tests: inside a namespace). */
+  readonly exec?: Exec;
 }
 
 /**
@@ -103,8 +110,10 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     return 2;
   }
   const args = parsed.args;
-  if (args.proxyMode !== 'nftables') {
-    io.stderr(`kpx: --proxy-mode ${args.proxyMode} is not implemented yet (only nftables)\n`);
+  // kube-proxy's --cleanup: every mode's leftovers, then exit (0, or 1 if something stayed).
+  if (args.cleanup === true) return runCleanup(CLEANUP_MODES, io, deps.exec);
+  if (args.proxyMode === 'ipvs') {
+    io.stderr(`kpx: --proxy-mode ${args.proxyMode} is not implemented yet (only nftables and iptables)\n`);
     return EXIT_MODE_NOT_IMPLEMENTED;
   }
   // Before anything else (the first log line included): which npm process launched kpx
@@ -124,11 +133,19 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   // kpx's own nft processes, by pid: the drift monitor tells their transactions from others'.
   const spawned = new OwnProcesses();
   const kernel = createNftKernel({ onSpawn: (pid) => spawned.note(pid) });
-  try {
-    logger.info({ version: await kernel.version() }, 'nft found');
-  } catch (err) {
-    logger.error({ error: (err as Error).message }, 'nftables mode needs nft');
-    return 1;
+  // CIDRs and the keywords `primary`/`all` go to the model as given; unset: the mode's default.
+  const nodePortAddresses = args.nodePortAddresses.length > 0 ? args.nodePortAddresses : defaultNodePortAddresses(args.proxyMode);
+  const ipt = args.proxyMode !== 'iptables' ? undefined : await startIptablesMode({
+    flavour: args.iptablesFlavour, nodePortAddresses, syncPeriodMs: args.syncPeriodMs, logger,
+  });
+  if (args.proxyMode === 'iptables' && ipt === undefined) return 1;
+  if (ipt === undefined) {
+    try {
+      logger.info({ version: await kernel.version() }, 'nft found');
+    } catch (err) {
+      logger.error({ error: (err as Error).message }, 'nftables mode needs nft');
+      return 1;
+    }
   }
   try {
     await setConntrackSysctls(args.conntrack, logger);
@@ -146,8 +163,6 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     await startServer('metrics', args.metrics, (a) => serveMetrics(a, registry), logger),
   ];
 
-  // CIDRs and the keywords `primary`/`all` go to the model as given; unset: the mode's default.
-  const nodePortAddresses = args.nodePortAddresses.length > 0 ? args.nodePortAddresses : defaultNodePortAddresses(args.proxyMode);
   // Reconnect to a returning API server within about a second (client-go's informers
   // back off exponentially, which leaves a node stale for many seconds after an outage).
   const supervision = { backoff: { ...DEFAULT_BACKOFF, initialMs: 500, maxMs: 1_000 } };
@@ -162,13 +177,14 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   });
   const controller = new Controller({
     source: layer,
-    proxier: createNftablesProxier({ logger, kernel }),
+    proxier: ipt?.proxier ?? createNftablesProxier({ logger, kernel }),
     clock: realClock,
     logger,
     metrics,
     health,
     latency: new ProgrammingLatency(metrics.networkProgrammingDuration, Date.now()),
-    observers: [conntrackCleanup, serviceHealth],
+    // After the first successful sync: remove what other proxy modes left (takeover).
+    observers: [takeoverObserver(args.proxyMode, deps.exec ?? createExec(), logger), conntrackCleanup, serviceHealth],
   }, {
     proxyOptions: {
       nodeName,
@@ -183,7 +199,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     minSyncPeriodMs: args.minSyncPeriodMs,
     adaptive: { ratio: 1, maxMinIntervalMs: Math.max(args.minSyncPeriodMs, args.syncPeriodMs / 2) },
   });
-  const monitor = new NftMonitor({
+  const monitor = ipt !== undefined ? undefined : new NftMonitor({
     tables: KPX_TABLES,
     clock: realClock,
     logger,
@@ -200,12 +216,14 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     node: nodeName, mode: args.proxyMode, server: kc.getCurrentCluster()?.server, clusterCIDRs: args.clusterCIDRs,
     syncPeriodMs: args.syncPeriodMs, minSyncPeriodMs: args.minSyncPeriodMs,
   }, 'kpx run starting; existing rules stay in place until the first sync replaces them');
-  monitor.start();
+  monitor?.start();
+  ipt?.start((reason, details) => controller.drift(reason, details));
   controller.start();
 
   const signal = await stopSignal;
   logger.info({ signal }, 'stopping; kernel rules are left in place');
-  monitor.stop();
+  monitor?.stop();
+  ipt?.stop();
   await controller.stop();
   await serviceHealth.stop();
   for (const s of servers) await s?.close();

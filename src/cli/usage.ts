@@ -7,9 +7,9 @@ export const GLOBAL_USAGE = `Usage: kpx <command> [options]
 Commands:
   render    print the complete ruleset for one node
   explain   trace a packet through the rules: path and every possible outcome
-  diff      print what a sync would change (not implemented yet)
+  diff      print what a sync would change in this network namespace
   run       run the proxy controller (kube-proxy's flags; nftables mode)
-  cleanup   remove every rule kpx or kube-proxy created (not implemented yet)
+  cleanup   remove every rule kpx or kube-proxy created in this network namespace
 
 Run 'kpx <command> --help' for a command's options.
 
@@ -96,10 +96,14 @@ previous kpx or kube-proxy keep working until the first sync replaces them atomi
       --kubeconfig FILE          kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)
       --master URL               API server address, overrides the kubeconfig's
       --hostname-override NAME   this node's name (default: $NODE_NAME, else the host name)
-      --proxy-mode MODE          nftables (default); iptables and ipvs exit with code 3
+      --proxy-mode MODE          nftables (default) or iptables; ipvs exits with code 3
                                  (not implemented yet)
+      --iptables-flavour F       iptables mode: nft, legacy or auto (default: as kube-proxy's
+                                 image, legacy when kubelet's KUBE-IPTABLES-HINT or
+                                 KUBE-KUBELET-CANARY chain is only in legacy mangle, else nft)
       --cluster-cidr CIDR[,CIDR] pod CIDRs (dual-stack: comma-separated)
-      --nodeport-addresses LIST  CIDRs, primary (default) or all
+      --nodeport-addresses LIST  CIDRs, primary or all (default: primary for nftables,
+                                 all for iptables)
       --service-cidr CIDR[,CIDR] unallocated IPs in them are dropped
       --masquerade-all           masquerade all traffic to Service IPs
       --masquerade-bit N         mark bit for masquerade, 0..31 (default 14; also
@@ -115,6 +119,8 @@ previous kpx or kube-proxy keep working until the first sync replaces them atomi
       --conntrack-min N          (default 131072)
       --conntrack-tcp-timeout-established D   (default 24h0m0s; 0 leaves it alone)
       --conntrack-tcp-timeout-close-wait D    (default 1h0m0s; 0 leaves it alone)
+      --cleanup                  remove every proxy mode's leftovers (as 'kpx cleanup')
+                                 and exit: 0 all gone, 1 something could not be removed
   -v, --v N                      log verbosity: 0-2 info, 3-4 debug, 5+ trace
   -h, --help                     print this help
 
@@ -123,6 +129,52 @@ Exit status: 0 after SIGTERM/SIGINT, 1 if it could not start (kubeconfig, conntr
 2 on a usage error, 3 for a proxy mode not implemented yet.
 `;
 
+export const DIFF_USAGE = `Usage: kpx diff [render options] [--proxy-mode nftables|iptables|ipvs] [--output text|json]
+
+Prints what a sync would change in this network namespace: the rules 'kpx render' builds
+(from -f manifests or the live cluster) against kpx's current rules, grouped by Service
+(node-wide items under "(node)"): added (+), removed (-) and changed (~) set and map
+elements, chains and their rules, ipset entries, IPVS virtual and real servers. The
+desired rules are loaded into a scratch network namespace (unshare --net) and listed back,
+so both sides are compared in the kernel tools' own form. Needs root (as nft, iptables).
+
+      --proxy-mode MODE      nftables (default), iptables or ipvs (also --backend)
+      --iptables-variant V   iptables, ipvs: nft or legacy (default: the one holding
+                             kube-proxy's KUBE-SERVICES chain, else nft)
+      --output text|json     human-readable (default) or JSON: {"changed", "total",
+                             "groups": [{"group", "changes": [{"op": "add"|"remove"|
+                             "change", "kind", "where", "item", "from", "to"}]}]}
+  -h, --help                 print this help
+
+Every 'kpx render' option is accepted (-f, --node-name, --cluster-cidr,
+--nodeport-addresses, --service-cidr, --masquerade-all, --masquerade-bit, --kubeconfig,
+--ipvs-scheduler).
+
+Exit status (as diff and kubectl diff): 0 nothing would change, 1 something would,
+2 error (usage, input that cannot be read, kernel state that cannot be read).
+`;
+
+export const CLEANUP_USAGE = `Usage: kpx cleanup [--proxy-mode nftables|iptables|ipvs]... [--all]
+
+Removes what kube-proxy (v1.36, any mode) or kpx created in this network namespace, and
+nothing else: the nftables tables ip/ip6 kube-proxy; kube-proxy's KUBE-* chains (and kpx's
+KPX-* ones) in nat, filter and mangle with the jumps to them from the built-in chains,
+for iptables-nft and iptables-legacy, IPv4 and IPv6; every IPVS virtual server (as
+kube-proxy: ipvsadm -C, only when ip_vs is loaded); the kube-ipvs0 device; kube-proxy's
+IPVS ipsets (KUBE-CLUSTER-IP, KUBE-6-..., kpx's KPX-DROP...). kubelet's chains
+(KUBE-FIREWALL, KUBE-MARK-DROP, KUBE-KUBELET-CANARY) and every foreign table, chain,
+rule and set stay. A chain a foreign chain still jumps to stays and is reported.
+
+      --proxy-mode MODE      only that mode's leftovers (repeatable, or comma-separated)
+      --all                  every mode (the default)
+  -h, --help                 print this help
+
+One line per item on stdout (removed/absent); failures on stderr.
+Exit status: 0 nothing of kube-proxy's is left, 1 something could not be removed,
+2 usage error. 'kpx run --cleanup' does the same for every mode.
+`;
+
 export function usageFor(topic?: CommandName): string {
-  return topic === 'render' ? RENDER_USAGE : topic === 'explain' ? EXPLAIN_USAGE : topic === 'run' ? RUN_USAGE : GLOBAL_USAGE;
+  return topic === 'render' ? RENDER_USAGE : topic === 'explain' ? EXPLAIN_USAGE : topic === 'run' ? RUN_USAGE
+    : topic === 'diff' ? DIFF_USAGE : topic === 'cleanup' ? CLEANUP_USAGE : GLOBAL_USAGE;
 }

@@ -5,3 +5,7 @@ export type { Logger, NftablesProxier, NftablesProxierOptions } from './nftables
 export { createNftKernel, versionAtLeast, MIN_NFT_VERSION, type NftKernel, type NftKernelOptions } from './kernel/nft.js';
 export { NftError, NftUnavailableError, parseNftStderr, type NftObject } from './kernel/nft-error.js';
 export { FakeNftKernel } from './kernel/nft-fake.js';
+export { createIptablesProxier, type IptablesProxier, type IptablesProxierOptions } from './iptables/index.js';
+export { createIptablesKernel, resolveFlavour, type IptablesKernel, type IptablesKernelOptions } from './kernel/iptables.js';
+export { IptablesError, IptablesUnavailableError, parseIptablesStderr } from './kernel/iptables-error.js';
+export { FakeIptablesKernel } from './kernel/iptables-fake.js';

@@ -24,18 +24,22 @@ describe('main', () => {
     expect(await run(['bogus'])).toEqual({ code: 2, stdout: '', stderr: "kpx: unknown command \"bogus\" (run 'kpx --help' for usage)\n" });
   });
 
-  it('exits 3 for what is not implemented yet', async () => {
-    expect(await run(['diff', '-f', EXAMPLES])).toEqual({
-      code: 3, stdout: '', stderr: 'kpx: diff is not implemented yet\n',
-    });
+  it('exits 3 for what is not implemented yet; diff and cleanup usage errors exit 2 (no kernel touched)', async () => {
     // Without -f the live cluster is read; an unreadable kubeconfig is reported, exit 1.
     expect(await run(['render', '--backend', 'nftables', '--kubeconfig', '/nonexistent/kubeconfig', '--node-name', 'n'])).toMatchObject({ code: 1, stdout: '' });
-    for (const cmd of ['diff', 'cleanup']) {
-      expect(await run([cmd])).toEqual({ code: 3, stdout: '', stderr: `kpx: ${cmd} is not implemented yet\n` });
-    }
+    expect(await run(['diff', '--proxy-mode', 'userspace', '-f', EXAMPLES])).toEqual({
+      code: 2, stdout: '', stderr: "kpx: --proxy-mode must be one of nftables, iptables, ipvs, got \"userspace\" (run 'kpx diff --help' for usage)\n",
+    });
+    expect(await run(['diff', '--output', 'yaml', '-f', EXAMPLES])).toMatchObject({ code: 2, stdout: '' });
+    // An unreadable cluster is an error for diff: 2, as diff(1).
+    expect(await run(['diff', '--kubeconfig', '/nonexistent/kubeconfig', '--node-name', 'n'])).toMatchObject({ code: 2, stdout: '' });
+    expect(await run(['cleanup', '--bogus'])).toEqual({ code: 2, stdout: '', stderr: "kpx: unknown flag --bogus (run 'kpx cleanup --help' for usage)\n" });
+    expect(await run(['diff', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: kpx diff') });
+    expect(await run(['cleanup', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: kpx cleanup') });
     // run: the other proxy modes, with their own exit code (3).
-    expect(await run(['run', '--proxy-mode', 'ipvs'])).toEqual({ code: 3, stdout: '', stderr: 'kpx: --proxy-mode ipvs is not implemented yet (only nftables)\n' });
-    expect(await run(['run', '--proxy-mode=iptables'])).toMatchObject({ code: 3 });
+    expect(await run(['run', '--proxy-mode', 'ipvs'])).toEqual({ code: 3, stdout: '', stderr: 'kpx: --proxy-mode ipvs is not implemented yet (only nftables and iptables)\n' });
+    // iptables mode is implemented: an unreadable kubeconfig stops it before any kernel access.
+    expect(await run(['run', '--proxy-mode=iptables', '--kubeconfig', '/nonexistent/kubeconfig'])).toMatchObject({ code: 1 });
   });
 
   it('renders the example cluster without a word on stderr', async () => {

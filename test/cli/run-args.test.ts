@@ -81,3 +81,16 @@ test('node name: --hostname-override, else $NODE_NAME, else the host name; lower
   expect(nodeNameFor(ok([]), { NODE_NAME: 'Node-Y' }, () => 'h')).toBe('node-y');
   expect(nodeNameFor(ok([]), {}, () => 'Host-Z')).toBe('host-z');
 });
+
+test('--iptables-flavour: auto by default, nft or legacy; anything else is a usage error', () => {
+  expect(ok([]).iptablesFlavour).toBe('auto');
+  expect(ok(['--proxy-mode', 'iptables', '--iptables-flavour', 'legacy']).iptablesFlavour).toBe('legacy');
+  expect(ok(['--iptables-flavour=nft']).iptablesFlavour).toBe('nft');
+  expect(err(['--iptables-flavour', 'xtables'])).toBe('--iptables-flavour must be one of auto, nft, legacy, got "xtables"');
+});
+
+test('--cleanup (kube-proxy CleanupAndExit): set only when given', () => {
+  expect(ok(['--cleanup']).cleanup).toBe(true);
+  expect(ok(['--cleanup=false']).cleanup).toBeUndefined();
+  expect(ok([]).cleanup).toBeUndefined();
+});

@@ -4,7 +4,7 @@
  * proxy.
  */
 import { describe, expect, test } from '@jest/globals';
-import { failures, firstAfter, longestOutage, percentile, settledAfter, tally, type Outcome, type Req } from './judge.js';
+import { failures, firstAfter, longestOutage, percentile, settledAfter, tally, withoutLoneTimeouts, type Outcome, type Req } from './judge.js';
 
 /** A stream every 20 ms from t=0: `spec` is one letter per request: a/b/c = ok from that endpoint, x = timeout, r = refused. */
 function stream(spec: string): Req[] {
@@ -80,5 +80,36 @@ describe('failures and tallies', () => {
     expect(percentile([5, 1, 3, 2, 4], 100)).toBe(5);
     expect(percentile([10, 20], 50)).toBe(10);
     expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe('withoutLoneTimeouts (iptables modes)', () => {
+  const req = (seq: number, kind: Req['kind'], id = 's'): Req => ({ id, seq, t0: seq * 20, t1: seq * 20 + 5, kind });
+  const stream = (n: number, bad: Record<number, Req['kind']>, id = 's'): Req[] =>
+    Array.from({ length: n }, (_, i) => req(i, bad[i] ?? 'ok', id));
+
+  test('one timeout between two answers is set aside; the rest counts', () => {
+    const all = stream(500, { 100: 'timeout' });
+    expect(withoutLoneTimeouts(all, failures(all))).toEqual({ left: [], lone: [all[100]] });
+  });
+
+  test('two failures in a row (an outage), a refusal, a second lone timeout in 1000: counted', () => {
+    const outage = stream(500, { 10: 'timeout', 11: 'timeout' });
+    expect(withoutLoneTimeouts(outage, failures(outage)).left).toHaveLength(2);
+    const refused = stream(500, { 10: 'refused' });
+    expect(withoutLoneTimeouts(refused, failures(refused)).left).toHaveLength(1);
+    const twice = stream(900, { 10: 'timeout', 500: 'timeout' });
+    expect(withoutLoneTimeouts(twice, failures(twice))).toEqual({ left: [twice[500]], lone: [twice[10]] });
+    const long = stream(1500, { 10: 'timeout', 1200: 'timeout' });
+    expect(withoutLoneTimeouts(long, failures(long)).left).toEqual([]);
+    const three = stream(1500, { 10: 'timeout', 600: 'timeout', 1200: 'timeout' });
+    expect(withoutLoneTimeouts(three, failures(three)).left).toEqual([three[1200]]);
+  });
+
+  test('the budget is per stream; the last request (no answer after it) is not lone', () => {
+    const a = stream(100, { 5: 'timeout' }, 'a');
+    const b = stream(100, { 99: 'timeout' }, 'b');
+    const all = [...a, ...b];
+    expect(withoutLoneTimeouts(all, failures(all))).toEqual({ left: [b[99]], lone: [a[5]] });
   });
 });

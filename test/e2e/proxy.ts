@@ -2,6 +2,9 @@
  * The proxy under test, started in the node namespace. kpx by default; upstream
  * kube-proxy (built by bench/upstream/build.sh) with KPX_E2E_PROXY=upstream, to validate
  * that the tests judge a correct proxy as correct. Both get the same kube-proxy flags.
+ * The mode (backend) is `nftables`, `iptables-nft` or `iptables-legacy`: both iptables
+ * flavours run `--proxy-mode iptables`; the flavour is picked as kube-proxy picks it, by
+ * the `iptables` binaries first on the PATH (world.ts puts a wrapper directory there).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
@@ -13,6 +16,15 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export type ProxyKind = 'kpx' | 'upstream';
 
+/** The backend under test: nftables, or iptables in one of its two flavours. */
+export type ProxyMode = 'nftables' | 'iptables-nft' | 'iptables-legacy';
+export const PROXY_MODES: readonly ProxyMode[] = ['nftables', 'iptables-nft', 'iptables-legacy'];
+
+/** The iptables flavour of a mode (undefined for nftables). */
+export function iptablesFlavour(mode: ProxyMode): 'nft' | 'legacy' | undefined {
+  return mode === 'iptables-nft' ? 'nft' : mode === 'iptables-legacy' ? 'legacy' : undefined;
+}
+
 export function proxyKind(): ProxyKind {
   const v = process.env['KPX_E2E_PROXY'] ?? 'kpx';
   if (v !== 'kpx' && v !== 'upstream') throw new Error(`KPX_E2E_PROXY must be kpx or upstream, not ${JSON.stringify(v)}`);
@@ -23,14 +35,27 @@ export interface ProxyFlags {
   readonly kubeconfig: string;
   /** More kube-proxy flags, e.g. ['--iptables-sync-period=5s']. */
   readonly extra?: readonly string[];
+  /** The backend; nftables when not given. */
+  readonly mode?: ProxyMode;
+}
+
+/**
+ * kpx's flag for an iptables flavour (`--iptables-flavour nft|legacy`; its default,
+ * auto, detects kubelet's hint chain as kube-proxy's image does — the world creates that
+ * too, so both agree). Upstream has no such flag: the `iptables` on its PATH decides.
+ */
+export function kpxFlavourFlags(mode: ProxyMode): string[] {
+  const fl = iptablesFlavour(mode);
+  return fl === undefined ? [] : ['--iptables-flavour', fl];
 }
 
 /** THE proxy command line: `[command, ...args]` to run inside the node namespace. */
 export function proxyCommand(kind: ProxyKind, flags: ProxyFlags): string[] {
+  const mode = flags.mode ?? 'nftables';
   const common = [
     '--kubeconfig', flags.kubeconfig,
     '--hostname-override', NODE_NAME,
-    '--proxy-mode', 'nftables',
+    '--proxy-mode', mode === 'nftables' ? 'nftables' : 'iptables',
     '--cluster-cidr', E2E.clusterCIDR,
     '--healthz-bind-address', E2E.healthzAddress,
     '--metrics-bind-address', E2E.metricsAddress,
@@ -44,7 +69,7 @@ export function proxyCommand(kind: ProxyKind, flags: ProxyFlags): string[] {
     const bin = process.env['KPX_E2E_KPX'] ?? join(ROOT, 'bin', 'kpx.js');
     const built = join(dirname(bin), '..', 'dist', 'cli', 'main.js');
     if (!existsSync(built)) throw new Error(`${bin} runs ${built}, which does not exist: npm run build first`);
-    return [process.execPath, bin, 'run', ...common];
+    return [process.execPath, bin, 'run', ...common, ...kpxFlavourFlags(mode)];
   }
   const bin = join(ROOT, '.cache', 'bin', 'kube-proxy');
   if (!existsSync(bin)) throw new Error(`KPX_E2E_PROXY=upstream needs ${bin}: bash bench/upstream/build.sh`);

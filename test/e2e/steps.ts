@@ -43,7 +43,7 @@ export class Figures {
   }
 
   print(): void {
-    const kind = this.world()?.kind ?? '?';
+    const kind = `${this.world()?.kind ?? '?'}, mode ${this.world()?.mode ?? '?'}`;
     const out = [`=== e2e figures: ${this.title} (proxy: ${kind}, ${new Date().toISOString()}) ===`, ...this.lines];
     if (this.latencies.length > 0) {
       const s = this.latencySummary();

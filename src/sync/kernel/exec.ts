@@ -1,0 +1,43 @@
+/**
+ * Runs one kernel tool as an argument array (never a shell string) and collects its
+ * output. Used by the one-off commands (`kpx cleanup`, `kpx diff`) and the takeover
+ * step; the nft proxier has its own adapter (nft.ts).
+ */
+import { spawn } from 'node:child_process';
+
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The tool is not installed (ENOENT). */
+  readonly missing: boolean;
+}
+
+/** `argv[0]` is the tool; `input` goes to its stdin. */
+export type Exec = (argv: readonly string[], input?: string) => Promise<ExecResult>;
+
+/**
+ * An Exec that runs each command behind `prefix` (e.g. `['ip', 'netns', 'exec', NS]` in
+ * tests). Through a prefix a missing tool is seen by its message (`ip netns exec` exits 255
+ * with "No such file or directory").
+ */
+export function createExec(prefix: readonly string[] = []): Exec {
+  return (argv, input = '') => new Promise((resolve) => {
+    const [cmd, ...args] = [...prefix, ...argv];
+    const child = spawn(cmd ?? 'true', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      resolve({ code: 127, stdout, stderr: err.message, missing: err.code === 'ENOENT' });
+    });
+    child.on('close', (code, signal) => {
+      const c = code ?? (signal !== null ? 128 : -1);
+      const missing = prefix.length > 0 && c === 255 && /exec of .* failed: No such file or directory/.test(stderr);
+      resolve({ code: c, stdout, stderr, missing });
+    });
+    child.stdin.on('error', () => { /* the tool may exit before reading stdin; its exit code tells */ });
+    child.stdin.end(input);
+  });
+}
