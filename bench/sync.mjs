@@ -170,7 +170,7 @@ if (BACKEND !== 'nftables') try {
     row(`iptables ${name}: tool runs`, `median ${median(runs)}, max ${max(runs)} (iptables-restore; no iptables-save)`);
     row(`iptables ${name}: chains sent`, [...input.matchAll(/^:(\S+) /gm)].map((m) => m[1].replace(/^(KUBE-[A-Z]+)-.*/, '$1')).join(' '));
     row(`iptables ${name}: kpx compute`, `median ${ms(median(compute))}, max ${ms(max(compute))} (model + render + plan with serialisation)`);
-    row(`iptables ${name}: fake kernel apply`, `median ${ms(median(applies))} (the fake copies the table it changes: not a kernel figure)`);
+    row(`iptables ${name}: fake kernel apply`, `median ${ms(median(applies))} (the fake copies the changed table's chain index: not a kernel figure)`);
   }
   const before = kernel.calls;
   const same = await proxier.sync({ view: v, changes: { services: new Set(['ns-1/svc-1']), node: false }, options });
