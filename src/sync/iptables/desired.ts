@@ -25,6 +25,8 @@ export class FamilyDesired {
   private endpoints = 0;
   private notLocalUsers = 0;
   private readonly portsOf = new Map<string, number>();
+  /** `table/chain` of the dispatch chains whose Service lines changed since clearDirty(). */
+  private dirtyDispatch = new Set<string>();
   /** Service ports in this family. */
   ports = 0;
 
@@ -62,6 +64,11 @@ export class FamilyDesired {
     const touched = [...old.chains.keys()];
     for (const name of old.chains.keys()) if (this.owner.get(name) === key) this.owner.delete(name);
     for (const name of next.chains.keys()) { this.owner.set(name, key); touched.push(name); }
+    DISPATCH.forEach(([table, chain], d) => {
+      const a = old.dispatch[d]!;
+      const b = next.dispatch[d]!;
+      if (a.length !== b.length || a.some((l, i) => l !== b[i])) this.dirtyDispatch.add(`${table}/${chain}`);
+    });
     this.endpoints += next.endpoints - old.endpoints;
     this.notLocalUsers += Number(next.usesNotLocal) - Number(old.usesNotLocal);
     this.ports += ports.length - (this.portsOf.get(key) ?? 0);
@@ -101,6 +108,18 @@ export class FamilyDesired {
     const names = [...this.skeleton.chains[table].keys()];
     if (table === 'nat' && this.skeleton.notLocal !== undefined) names.push(C.masqNotLocal);
     return names;
+  }
+
+  /**
+   * The fixed chains a partial sync must compare: the dispatch chains a Service's lines
+   * changed in since clearDirty(), and the others (constant for given options).
+   */
+  changedFixedChains(table: IptTableName): string[] {
+    return this.fixedChains(table).filter((n) => !DISPATCH.some(([t, c]) => t === table && c === n) || this.dirtyDispatch.has(`${table}/${n}`));
+  }
+
+  clearDirty(): void {
+    this.dirtyDispatch = new Set();
   }
 
   /** A chain's wanted text; undefined when kpx does not want it. */

@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import { IncrementalModel } from '../../model/incremental.js';
 import type { IPFamily, ServicePort } from '../../model/types.js';
-import { isServiceChainName } from '../../render/iptables/names.js';
+import { C, isServiceChainName } from '../../render/iptables/names.js';
 import type { IptablesKernel } from '../kernel/iptables.js';
 import type { Logger } from '../nftables/proxier.js';
 import type { Proxier, SyncRequest, SyncResult } from '../types.js';
@@ -112,8 +112,9 @@ export function createIptablesProxier(opts: IptablesProxierOptions): IptablesPro
       const prev = applied!.get(f)!;
       const candidates: Record<IptTableName, Iterable<string>> = touched === 'all'
         ? { filter: [...d.chainNames('filter'), ...prev.filter.keys()], nat: [...d.chainNames('nat'), ...prev.nat.keys()] }
-        : { filter: [...d.fixedChains('filter'), ...prev.filter.keys()].filter((n) => !isServiceChainName(n)),
-          nat: [...d.fixedChains('nat'), ...[...prev.nat.keys()].filter((n) => !isServiceChainName(n)), ...touched.get(f)!] };
+        // Options changes are full syncs, so the fixed chains applied are the skeleton's
+        // (KPX-MASQ-NOT-LOCAL comes and goes with the Services that use it).
+        : { filter: d.changedFixedChains('filter'), nat: [...d.changedFixedChains('nat'), C.masqNotLocal, ...touched.get(f)!] };
       plans.set(f, planFamily(candidates, (t, n) => d.chain(t, n), prev, false));
     }
     return plans;
@@ -201,6 +202,7 @@ export function createIptablesProxier(opts: IptablesProxierOptions): IptablesPro
           }
           kind = ops === 0 ? 'noop' : 'partial';
         }
+        for (const d of families.values()) d.clearDirty();
         const t4 = performance.now();
         const timings = { model: t1 - t0, render: t2 - t1, diff: t3 - t2, apply: t4 - t3 };
         log.debug({ kind, kernelOps: ops, timings }, 'iptables sync');

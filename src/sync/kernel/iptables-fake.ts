@@ -64,8 +64,28 @@ function newTable(name: string): Table {
   return new Map((BUILTIN[name] ?? []).map((c) => [c, { policy: 'ACCEPT', rules: [] }]));
 }
 
-function copyTable(t: Table): Table {
-  return new Map([...t].map(([n, c]) => [n, { policy: c.policy, rules: [...c.rules] }]));
+/**
+ * A section's working copy: shares the chains with `t` and copies one on its first
+ * change (a partial restore of a 10k-Service table copies a handful of chains, not all).
+ */
+class Work extends Map<string, Chain> {
+  private readonly own = new Set<Chain>();
+  constructor(t: Table) { super(t); }
+  /** The chain, copied for writing. */
+  writable(name: string): Chain | undefined {
+    const c = super.get(name);
+    if (c === undefined || this.own.has(c)) return c;
+    const copy = { policy: c.policy, rules: [...c.rules] };
+    this.own.add(copy);
+    super.set(name, copy);
+    return copy;
+  }
+  /** A new chain (owned by this copy). */
+  create(name: string): void {
+    const c = { policy: undefined, rules: [] };
+    this.own.add(c);
+    super.set(name, c);
+  }
 }
 
 export class FakeIptablesKernel implements IptablesKernel {
@@ -102,7 +122,7 @@ export class FakeIptablesKernel implements IptablesKernel {
     if (this.failNext !== undefined) { const m = this.failNext; this.failNext = undefined; fail(1, m); }
     const lines = input.split('\n');
     let name: string | undefined;
-    let work: Table | undefined;
+    let work: Work | undefined;
     for (let n = 1; n <= lines.length; n++) {
       const line = lines[n - 1]!.trim();
       if (line === '' || line.startsWith('#')) continue;
@@ -110,7 +130,7 @@ export class FakeIptablesKernel implements IptablesKernel {
         if (work) fail(n, 'COMMIT expected');
         name = line.slice(1);
         if (BUILTIN[name] === undefined) fail(n, `unknown table ${name}`);
-        work = copyTable(this.table(family, name));
+        work = new Work(this.table(family, name));
         continue;
       }
       if (!work || name === undefined) { fail(n, 'no table'); return; }
@@ -119,8 +139,8 @@ export class FakeIptablesKernel implements IptablesKernel {
         const [chain = '', policy = '-'] = line.slice(1).split(/\s+/);
         const builtin = (BUILTIN[name] ?? []).includes(chain);
         if (builtin !== (policy !== '-')) fail(n, `bad policy for ${chain}`);
-        const c = work.get(chain);
-        if (c) { c.rules = []; if (builtin) c.policy = policy; } else work.set(chain, { policy: undefined, rules: [] });
+        const c = work.writable(chain);
+        if (c) { c.rules = []; if (builtin) c.policy = policy; } else work.create(chain);
         continue;
       }
       this.command(work, splitWords(line), (msg) => fail(n, msg));
@@ -129,9 +149,9 @@ export class FakeIptablesKernel implements IptablesKernel {
   }
 
   /** One `-A/-I/-D/-F/-X/-N/-P` command applied to `t`. */
-  private command(t: Table, words: readonly string[], fail: (msg: string) => never): void {
+  private command(t: Work, words: readonly string[], fail: (msg: string) => never): void {
     const [op, chain, ...rest] = words;
-    const c = chain !== undefined ? t.get(chain) : undefined;
+    const c = chain !== undefined ? t.writable(chain) : undefined;
     const needChain = (): Chain => c ?? fail(`No chain/target/match by that name: ${chain}`);
     const checkTarget = (args: readonly string[]): void => {
       const target = targetOf(args);
@@ -155,8 +175,8 @@ export class FakeIptablesKernel implements IptablesKernel {
         ch.rules.splice(i, 1);
         return;
       }
-      case '-F': if (chain === undefined) { for (const x of t.values()) x.rules = []; } else needChain().rules = []; return;
-      case '-N': if (c) fail('Chain already exists'); t.set(chain!, { policy: undefined, rules: [] }); return;
+      case '-F': if (chain === undefined) { for (const n of t.keys()) t.writable(n)!.rules = []; } else needChain().rules = []; return;
+      case '-N': if (c) fail('Chain already exists'); t.create(chain!); return;
       case '-P': { const ch = needChain(); if (ch.policy === undefined) fail('Bad built-in chain name'); ch.policy = rest[0]; return; }
       case '-X': {
         if (chain === undefined) { for (const [n, x] of t) if (x.policy === undefined) this.deleteChain(t, n, x, fail); return; }
@@ -167,23 +187,22 @@ export class FakeIptablesKernel implements IptablesKernel {
     }
   }
 
-  private deleteChain(t: Table, name: string, c: Chain, fail: (msg: string) => never): void {
+  private deleteChain(t: Work, name: string, c: Chain, fail: (msg: string) => never): void {
     if (c.policy !== undefined) fail(`cannot delete built-in chain ${name}`);
     if (c.rules.length > 0) fail(`Directory not empty: ${name}`);
     for (const x of t.values()) {
-      if (x.rules.some((r) => targetOf(splitWords(r)) === name)) fail(`Device or resource busy: ${name} is referenced`);
+      if (x.rules.some((r) => r.includes(name) && targetOf(splitWords(r)) === name)) fail(`Device or resource busy: ${name} is referenced`);
     }
     t.delete(name);
   }
 
   async ensureRule(family: IPFamily, table: string, chain: string, args: readonly string[]): Promise<boolean> {
     this.counts.check++;
-    const t = this.table(family, table);
-    const c = t.get(chain);
+    const c = this.table(family, table).get(chain);
     if (c?.rules.includes(ruleText(args))) return false;
     this.counts.insert++;
     const tool = `${family === 'ipv6' ? 'ip6tables' : 'iptables'}-${this.flavour} (fake)`;
-    this.command(t, ['-I', chain, '1', ...args], (msg) => { throw new IptablesError(`${tool}: ${msg}`, tool, undefined, undefined, table, chain, -1, msg); });
+    this.exec(family, table, ['-I', chain, '1', ...args], (msg) => { throw new IptablesError(`${tool}: ${msg}`, tool, undefined, undefined, table, chain, -1, msg); });
     return true;
   }
 
@@ -224,8 +243,9 @@ export class FakeIptablesKernel implements IptablesKernel {
   }
 
   /** Runs `iptables -t TABLE ARGS...` style commands against the state (tests: foreign rules, deletions). */
-  exec(family: IPFamily, table: string, words: readonly string[]): void {
-    const t = this.table(family, table);
-    this.command(t, words, (msg) => { throw new Error(msg); });
+  exec(family: IPFamily, table: string, words: readonly string[], fail: (msg: string) => never = (msg) => { throw new Error(msg); }): void {
+    const work = new Work(this.table(family, table));
+    this.command(work, words, fail);
+    this.state[family].set(table, work);
   }
 }
