@@ -9,5 +9,5 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export const EXIT_CODES_HELP = `Exit status: 0 success (even with skipped objects, reported on stderr), 1 input or
 output error (nothing could be read, --out cannot be written), 2 usage error, 3 not
-implemented yet.
+implemented yet. kpx diff: 0 nothing would change, 1 something would, 2 error.
 `;

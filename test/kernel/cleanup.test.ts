@@ -181,8 +181,8 @@ describe('kpx cleanup removes kube-proxy state of every mode and nothing else', 
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('removed nftables table ip kube-proxy\n');
     expect(r.stdout).toContain('removed nftables table ip6 kube-proxy\n');
-    expect(r.stdout).toMatch(/^removed iptables-legacy nat: chains .*KUBE-SERVICES/m);
-    expect(r.stdout).toMatch(/^removed ip6tables-nft filter: chains /m);
+    expect(r.stdout).toMatch(/^removed iptables-legacy nat: \d+ chains: .*KUBE-SERVICES.* and \d+ per-Service chains$/m);
+    expect(r.stdout).toMatch(/^removed ip6tables-nft filter: \d+ chains: /m);
     expect(r.stdout).toContain('removed link kube-ipvs0\n');
     expect(r.stdout).toContain('removed ipset KUBE-6-CLUSTER-IP\n');
     expect(withoutIpv6KubeletChain(await state())).toEqual(foreign);
@@ -205,7 +205,7 @@ describe('kpx cleanup removes kube-proxy state of every mode and nothing else', 
     // kube-proxy's flag: kpx run --cleanup cleans every mode and exits 0 (no API server needed).
     const viaRun = await run('ip', ['netns', 'exec', NS, process.execPath, KPX, 'run', '--cleanup']);
     expect(viaRun.code).toBe(0);
-    expect(viaRun.stdout).toMatch(/^removed iptables-nft nat: chains /m);
+    expect(viaRun.stdout).toMatch(/^removed iptables-nft nat: \d+ chains: /m);
     expect(withoutIpv6KubeletChain(await state())).toEqual(foreign);
   }, 120000);
 

@@ -7,6 +7,7 @@
 import type { Exec, ExecResult } from '../kernel/exec.js';
 import { IPVS_DUMMY_DEVICE, IPVS_SET_NAMES, NFT_TABLES, ownedChains, type CleanupMode, type XtTable } from './owned.js';
 import { parseSave, planTable } from './xtables-plan.js';
+import { isServiceChainName as isServiceChain } from '../../render/iptables/names.js';
 
 export interface CleanupItem {
   /** What it is about, e.g. `nftables table ip kube-proxy`, `iptables-nft nat`. */
@@ -40,6 +41,14 @@ async function nftables(exec: Exec): Promise<CleanupItem[]> {
   return items;
 }
 
+/** `12 chains: KUBE-SERVICES KUBE-MARK-MASQ and 10 per-Service chains` (a node has thousands of KUBE-SVC/SEP…). */
+function describeChains(chains: readonly string[]): string {
+  const perService = chains.filter((c) => isServiceChain(c));
+  const fixed = chains.filter((c) => !isServiceChain(c));
+  const tail = perService.length > 0 ? `${fixed.length > 0 ? ' and ' : ''}${perService.length} per-Service chains` : '';
+  return `${chains.length} chains: ${fixed.join(' ')}${tail}`;
+}
+
 async function xtables(exec: Exec, modes: readonly CleanupMode[]): Promise<CleanupItem[]> {
   const owned = ownedChains(modes);
   const items: CleanupItem[] = [];
@@ -63,7 +72,7 @@ async function xtables(exec: Exec, modes: readonly CleanupMode[]): Promise<Clean
         }
         if (plan.restore === undefined) continue;
         const r = await exec([`${tool}-restore`, '-w', '--noflush'], plan.restore);
-        if (r.code === 0) items.push({ what, outcome: 'removed', detail: `chains ${plan.remove.join(' ')}` });
+        if (r.code === 0) items.push({ what, outcome: 'removed', detail: describeChains(plan.remove) });
         else items.push({ what, outcome: 'failed', detail: `${tool}-restore: ${firstLine(r)}` });
       }
     }

@@ -26,7 +26,6 @@ export function parseNftListing(text: string): Snapshot {
       const words = block?.head.split(/\s+/) ?? [];
       if (block === undefined || words.length !== 2) continue;
       const [kind, name] = words as [string, string];
-      const lines = splitStatements(block.body, block.bodyLine, false).map((s) => s.text.trim().replace(/\s+/g, ' ')).filter((l) => l !== '');
       if (kind === 'set' || kind === 'map') {
         const raw: RawContainer = { kind, name, definition: [], entries: new Map() };
         for (const s of splitStatements(block.body, block.bodyLine, false)) {
@@ -43,6 +42,7 @@ export function parseNftListing(text: string): Snapshot {
         }
         raws.push(raw);
       } else if (kind === 'chain') {
+        const lines = splitStatements(block.body, block.bodyLine, false).map((s) => s.text.trim().replace(/\s+/g, ' ')).filter((l) => l !== '');
         const definition = lines.filter((l) => /^(type|policy) /.test(l));
         rawChains.push({ name, definition, rules: lines.filter((l) => !/^(type|policy) /.test(l)) });
       }
