@@ -24,6 +24,7 @@ import { createNftablesProxier } from '../sync/nftables/index.js';
 import { realClock } from '../watch/clock.js';
 import { DEFAULT_BACKOFF, loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
 import { findLauncher, launcherGone, type ProcessTable } from './launcher.js';
+import { checkIpvsTools, ipvsProxierFor } from './run-ipvs.js';
 import type { CliIO } from './output.js';
 import { EXIT_MODE_NOT_IMPLEMENTED, parseRunArgs, type RunArgs } from './run-args.js';
 
@@ -99,8 +100,8 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     return 2;
   }
   const args = parsed.args;
-  if (args.proxyMode !== 'nftables') {
-    io.stderr(`kpx: --proxy-mode ${args.proxyMode} is not implemented yet (only nftables)\n`);
+  if (args.proxyMode !== 'nftables' && args.proxyMode !== 'ipvs') {
+    io.stderr(`kpx: --proxy-mode ${args.proxyMode} is not implemented yet (nftables, ipvs)\n`);
     return EXIT_MODE_NOT_IMPLEMENTED;
   }
   // Before anything else (the first log line included): which npm process launched kpx
@@ -120,8 +121,14 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   // kpx's own nft processes, by pid: the drift monitor tells their transactions from others'.
   const spawned = new OwnProcesses();
   const kernel = createNftKernel({ onSpawn: (pid) => spawned.note(pid) });
+  const ipvs = args.proxyMode === 'ipvs';
+  const missing = ipvs ? await checkIpvsTools() : undefined;
+  if (missing !== undefined) {
+    logger.error({ error: missing }, 'ipvs mode needs its tools');
+    return 1;
+  }
   try {
-    logger.info({ version: await kernel.version() }, 'nft found');
+    if (!ipvs) logger.info({ version: await kernel.version() }, 'nft found');
   } catch (err) {
     logger.error({ error: (err as Error).message }, 'nftables mode needs nft');
     return 1;
@@ -150,7 +157,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   const layer = new WatchLayer(kc, { nodeName, requireNode: true, logger, supervision });
   const controller = new Controller({
     source: layer,
-    proxier: createNftablesProxier({ logger, kernel }),
+    proxier: ipvs ? ipvsProxierFor(args, logger) : createNftablesProxier({ logger, kernel }),
     clock: realClock,
     logger,
     metrics,
@@ -187,7 +194,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     node: nodeName, mode: args.proxyMode, server: kc.getCurrentCluster()?.server, clusterCIDRs: args.clusterCIDRs,
     syncPeriodMs: args.syncPeriodMs, minSyncPeriodMs: args.minSyncPeriodMs,
   }, 'kpx run starting; existing rules stay in place until the first sync replaces them');
-  monitor.start();
+  if (!ipvs) monitor.start();
   controller.start();
 
   const signal = await stopSignal;

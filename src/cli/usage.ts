@@ -96,7 +96,7 @@ previous kpx or kube-proxy keep working until the first sync replaces them atomi
       --kubeconfig FILE          kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)
       --master URL               API server address, overrides the kubeconfig's
       --hostname-override NAME   this node's name (default: $NODE_NAME, else the host name)
-      --proxy-mode MODE          nftables (default); iptables and ipvs exit with code 3
+      --proxy-mode MODE          nftables (default) or ipvs; iptables exits with code 3
                                  (not implemented yet)
       --cluster-cidr CIDR[,CIDR] pod CIDRs (dual-stack: comma-separated)
       --nodeport-addresses LIST  CIDRs, primary (default) or all
@@ -115,6 +115,12 @@ previous kpx or kube-proxy keep working until the first sync replaces them atomi
       --conntrack-min N          (default 131072)
       --conntrack-tcp-timeout-established D   (default 24h0m0s; 0 leaves it alone)
       --conntrack-tcp-timeout-close-wait D    (default 1h0m0s; 0 leaves it alone)
+      --ipvs-scheduler S         ipvs: rr (default), wrr, lc, wlc, lblc, lblcr, dh, sh,
+                                 sed, nq, mh
+      --ipvs-strict-arp          ipvs: arp_ignore=1, arp_announce=2 (this namespace)
+      --ipvs-exclude-cidrs LIST  ipvs: virtual servers in these CIDRs are never deleted
+      --ipvs-tcp-timeout D, --ipvs-tcpfin-timeout D, --ipvs-udp-timeout D
+                                 ipvs: IPVS connection timeouts (0: leave alone)
   -v, --v N                      log verbosity: 0-2 info, 3-4 debug, 5+ trace
   -h, --help                     print this help
 

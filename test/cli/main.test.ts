@@ -34,7 +34,6 @@ describe('main', () => {
       expect(await run([cmd])).toEqual({ code: 3, stdout: '', stderr: `kpx: ${cmd} is not implemented yet\n` });
     }
     // run: the other proxy modes, with their own exit code (3).
-    expect(await run(['run', '--proxy-mode', 'ipvs'])).toEqual({ code: 3, stdout: '', stderr: 'kpx: --proxy-mode ipvs is not implemented yet (only nftables)\n' });
     expect(await run(['run', '--proxy-mode=iptables'])).toMatchObject({ code: 3 });
   });
 
