@@ -125,6 +125,51 @@ try {
 } finally {
   spawnSync('ip', ['netns', 'delete', ns], { stdio: 'inherit' });
 }
+// IPVS (issue 11): the same cluster through the IPVS proxier with its real adapter over
+// FakeIpvsTools (this machine's kernel has no IPVS; the real tools run in the IPVS VM,
+// test/ipvs-vm/sync.test.ts). Kernel operations per sync for one endpoint change.
+try {
+  const { createIpvsProxier } = await import('../dist/sync/ipvs/index.js');
+  const { createIpvsKernel } = await import('../dist/sync/kernel/ipvs.js');
+  const { FakeIpvsTools } = await import('../dist/sync/kernel/ipvs-fake.js');
+  const tools = new FakeIpvsTools();
+  const proxier = createIpvsProxier({ kernel: createIpvsKernel({ exec: tools.exec }) });
+  const options = { nodeName: NODE_NAME, clusterCIDRs: ['11.0.0.0/8'] };
+  const v = view(generate(SERVICES, ENDPOINTS));
+  let t0 = performance.now();
+  const cold = await proxier.sync({ view: v, changes: 'all', options });
+  row('ipvs: cold full sync (fake tools)', `${secs(performance.now() - t0)}; ${cold.kernelOps} kernel operations`);
+  let nextPod = 6_000_000;
+  const ops = [];
+  const compute = [];
+  const calls = [];
+  const kinds = new Set();
+  for (let r = 0; r < ROUNDS; r++) {
+    const i = 1 + ((r * 7919) % (SERVICES - 1));
+    const key = `ns-${i % 100}/svc-${i}`;
+    const [slice] = v.slices.get(key);
+    const eps = slice.endpoints.map((e) => ({ ...e }));
+    eps[3] = { ...eps[3], addresses: [ipv4(11, nextPod++)] };
+    v.slices.set(key, [{ ...slice, endpoints: eps }]);
+    const before = tools.calls.length;
+    const res = await proxier.sync({ view: v, changes: { services: new Set([key]), node: false }, options });
+    ops.push(res.kernelOps);
+    compute.push(res.timings.model + res.timings.render + res.timings.diff);
+    calls.push(tools.calls.slice(before).map((c) => c.argv.split(' ').slice(0, 2).join(' ')).join(' + '));
+    kinds.add(res.kind);
+  }
+  row('ipvs: endpoint replaced: kind', [...kinds].join(','));
+  row('ipvs: endpoint replaced: kernel ops', `median ${median(ops)}, max ${max(ops)} (real server add + delete per virtual server of the Service)`);
+  row('ipvs: endpoint replaced: tool runs', calls[0] ?? '');
+  row('ipvs: endpoint replaced: kpx compute', `median ${ms(median(compute))}, max ${ms(max(compute))}`);
+  const before = tools.calls.length;
+  const same = await proxier.sync({ view: v, changes: { services: new Set(['ns-1/svc-1']), node: false }, options });
+  row('ipvs: unchanged sync', `${same.kind}, ${tools.calls.length - before} tool runs`);
+  if (same.kind !== 'noop' || tools.calls.length !== before) failed = true;
+} catch (err) {
+  failed = true;
+  console.error(err);
+}
 row('peak RSS', `${mb(process.resourceUsage().maxRSS * 1024)} (includes the generated API objects, as the watch cache holds them)`);
 row('load average (1 min)', (await import('node:os')).loadavg()[0].toFixed(2));
 const width = Math.max(...rows.map(([w]) => w.length));
