@@ -189,6 +189,18 @@ describe('IPVS proxier (real adapter, fake tools)', () => {
     expect(tools.glue.get('iptables-restore')).toBe((await fresh(cluster)).glue.get('iptables-restore'));
   });
 
+  test('a Node change rebuilds the desired state: compared with all of the memory, so a Service removed meanwhile goes', async () => {
+    const { cluster, tools, sync } = setup();
+    await sync();
+    cluster.setService('ns/b', undefined);
+    cluster.setSlices('ns/b', []);
+    cluster.setNode(node('10.100.0.11'));
+    const r = await sync();
+    expect(r.kind).toBe('partial');
+    expect(tools.dump()).not.toMatch(/10\.96\.0\.2/);
+    expect(tools.dump()).toBe(await rendered(cluster));
+  });
+
   test('full resync lists the kernel once: stale kpx state goes, foreign and excluded virtual servers stay', async () => {
     const tools = new FakeIpvsTools();
     await tools.exec(['ip', 'link', 'add', 'kube-ipvs0', 'type', 'dummy']);

@@ -7,7 +7,7 @@
 import { cidrContains, parseCIDR, parseIP } from '../../model/ip.js';
 import { ipsetCreateLine, rsArgs, vsArgs, serviceArgs, type KRealServer, type KService, type KSet, type KVirtualServer } from '../kernel/ipvs-state.js';
 import { DUMMY_DEVICE } from '../../render/ipvs/names.js';
-import type { DesiredIpvs } from './desired.js';
+import type { DesiredIpvs, WantedVS } from './desired.js';
 
 /** What kpx believes the kernel holds. */
 export interface Applied {
@@ -58,7 +58,7 @@ export type Owned = (key: string, svc: KService) => boolean;
 
 export function planChanges(desired: readonly DesiredIpvs[], applied: Applied, scope: PlanScope, owned: Owned): Plan {
   const plan: Plan = { ipset: [], ipvsAdd: [], ipvsDelete: [], removals: [], addrAdd: [], addrDel: [] };
-  const wantVS = new Map(desired.flatMap((d) => [...d.vss]));
+  const wantVS = wantedVS(desired);
   const wantSets = new Map(desired.flatMap((d) => [...d.sets]));
 
   // Sets: create what is missing (or of another type: destroyed first, as ipset cannot change a type).
@@ -83,7 +83,7 @@ export function planChanges(desired: readonly DesiredIpvs[], applied: Applied, s
     if (!want && have?.entries.has(e) === true && valid) plan.ipset.push(`del ${set} ${e}`);
   }
 
-  const vsKeys = scope.vss === 'all' ? new Set([...wantVS.keys(), ...applied.services.keys()]) : scope.vss;
+  const vsKeys = scope.vss === 'all' ? new Set([...desired.flatMap((d) => [...d.vss.keys()]), ...applied.services.keys()]) : scope.vss;
   for (const k of vsKeys) {
     const want = wantVS.get(k);
     const have = applied.services.get(k);
@@ -108,6 +108,19 @@ export function planChanges(desired: readonly DesiredIpvs[], applied: Applied, s
     if (!wantAddr(a) && applied.addresses.has(a)) plan.addrDel.push(addrLine('del', a));
   }
   return plan;
+}
+
+/** Lookup of a wanted virtual server by key over the families (no copy of the maps). */
+export function wantedVS(desired: readonly DesiredIpvs[]): { get(key: string): WantedVS | undefined } {
+  return {
+    get(key) {
+      for (const d of desired) {
+        const v = d.vss.get(key);
+        if (v) return v;
+      }
+      return undefined;
+    },
+  };
 }
 
 /** `-d` (delete) and `-e … -w 0` (quiesce) lines of a real server. */

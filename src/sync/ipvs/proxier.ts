@@ -22,7 +22,7 @@ import type { Logger } from '../nftables/proxier.js';
 import type { Proxier, SyncRequest, SyncResult } from '../types.js';
 import { DesiredIpvs, type WantedVS } from './desired.js';
 import { GracefulTerminations, needsGrace, type Pending } from './graceful.js';
-import { excludedBy, planChanges, rsDeleteLine, rsQuiesceLine, type Applied, type Plan } from './plan.js';
+import { excludedBy, planChanges, wantedVS, rsDeleteLine, rsQuiesceLine, type Applied, type Plan } from './plan.js';
 
 export interface IpvsTimeouts {
   /** Seconds; 0 leaves the kernel's value (ipvsadm --set). */
@@ -126,7 +126,7 @@ export function createIpvsProxier(opts: IpvsProxierOptions = {}): IpvsProxier {
    * (one `ipvsadm -L` per virtual server): deleted when idle or timed out, else quiesced
    * (weight 0) once. One that is wanted again leaves the list (the plan restores its weight).
    */
-  const terminations = async (plan: Plan, cur: Applied, want: ReadonlyMap<string, WantedVS>): Promise<{ lines: string[]; quiesced: number }> => {
+  const terminations = async (plan: Plan, cur: Applied, want: { get(key: string): WantedVS | undefined }): Promise<{ lines: string[]; quiesced: number }> => {
     const lines: string[] = [];
     let quiesced = 0;
     const t = now();
@@ -168,7 +168,7 @@ export function createIpvsProxier(opts: IpvsProxierOptions = {}): IpvsProxier {
       } else if (verb === 'add') cur.sets.get(name!)?.entries.add(arg!);
       else if (verb === 'del') cur.sets.get(name!)?.entries.delete(arg!);
     }
-    const wantVS = new Map(d.flatMap((x) => [...x.vss]));
+    const wantVS = wantedVS(d);
     for (const l of lines.ipvs) {
       const words = l.split(' ');
       const key = `${words[1] === '-t' ? 'tcp' : words[1] === '-u' ? 'udp' : 'sctp'} ${words[2]}`;
@@ -239,15 +239,18 @@ export function createIpvsProxier(opts: IpvsProxierOptions = {}): IpvsProxier {
         }
         applied = undefined; // until this sync has been applied
         const dirty = FAMILIES.map((f) => desired.get(f)!.takeDirty());
-        const wantAddrs = new Set(d.flatMap((x) => [...x.vss.values()].map((v) => v.vs.address)));
-        const owned = (_k: string, s: { vs: { address: string } }): boolean => !excluded(s.vs.address)
-          && (cur.addresses.has(s.vs.address) || wantAddrs.has(s.vs.address) || ownAddresses.has(s.vs.address));
-        const plan = planChanges(d, cur, full ? { vss: 'all', entries: 'all', addresses: 'all' } : {
+        let wantAddrs: Set<string> | undefined;
+        const owned = (_k: string, s: { vs: { address: string } }): boolean => {
+          wantAddrs ??= new Set(d.flatMap((x) => [...x.vss.values()].map((v) => v.vs.address)));
+          return !excluded(s.vs.address) && (cur.addresses.has(s.vs.address) || wantAddrs.has(s.vs.address) || ownAddresses.has(s.vs.address));
+        };
+        // A rebuilt desired state (node or options changed) is compared with all of the memory.
+        const plan = planChanges(d, cur, full || affected === undefined ? { vss: 'all', entries: 'all', addresses: 'all' } : {
           vss: new Set(dirty.flatMap((x) => [...x.vss])),
           entries: new Set(dirty.flatMap((x) => [...x.entries])),
           addresses: new Set(dirty.flatMap((x) => [...x.addresses])),
         }, owned);
-        const term = await terminations(plan, cur, new Map(d.flatMap((x) => [...x.vss])));
+        const term = await terminations(plan, cur, wantedVS(d));
         const glue = d.map((x) => ({ family: x.family, ...x.glue() }));
         const glueChanged = glue.filter((g) => full || cur.glue.get(g.family) !== g.text);
         const t3 = performance.now();
