@@ -124,7 +124,9 @@ export async function startBridgeVm(job: { setup: string; servers: readonly obje
     console: () => consoleText,
     async stop() {
       s.write(`${JSON.stringify({ quit: true })}\n`);
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => { grace = setTimeout(r, 30_000); })]);
+      clearTimeout(grace);
       child.kill('SIGKILL');
       s.destroy();
       await exited;

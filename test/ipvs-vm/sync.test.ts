@@ -35,6 +35,7 @@ import { serviceKeyOf } from '../../src/model/incremental.js';
 
 const VM_TIMEOUT_MS = 30 * 60 * 1000;
 const GRACE_MS = 60_000;
+const PROBE_TIMEOUT_MS = 10_000;
 
 const options: ProxyOptions = {
   nodeName: 'node-a', clusterCIDRs: ['10.244.0.0/16', 'fd00:10:244::/48'], serviceCIDRs: [], masqueradeAll: false,
@@ -80,6 +81,8 @@ interface Step {
   /** Changes the cluster. */
   readonly change: (c: TestCluster) => void;
   readonly cases: readonly FlowCase[];
+  /** Lines `ipvsadm -S -n` must hold after the step (graceful termination: weight 0). */
+  readonly ipvsLines?: readonly string[];
 }
 
 function addScenario(c: TestCluster, name: string): void {
@@ -105,18 +108,23 @@ const WEB = flow('pod → cluster IP tcp/80 spreads over all endpoints, client I
 const NP = flow('external → NodePort tcp is masqueraded, all endpoints');
 const NP_CLUSTER_IP = flow('pod → cluster IP keeps the client IP');
 
+const SCALED_DOWN: FlowCase = { ...WEB, name: `${WEB.name} (scaled down)`, expect: { kind: 'endpoints', set: ['10.244.1.2:8080', '10.244.2.2:8080'], clientIPPreserved: true } };
+
+function scaleWebDown(c: TestCluster): void {
+  const key = 'default/web';
+  c.setSlices(key, c.service(key).slices.map((s) => ({ ...s, endpoints: (s.endpoints ?? []).filter((e) => !e.addresses.includes('10.244.1.3')) })));
+}
+
 const STEPS: readonly Step[] = [
   { name: 'add the clusterip-basic Services', change: (c) => addScenario(c, 'clusterip-basic'), cases: flows('clusterip-basic') },
   { name: 'add the nodeport Services', change: (c) => addScenario(c, 'nodeport'), cases: flows('nodeport') },
   { name: 'add the lb-local Services', change: (c) => addScenario(c, 'lb-local'), cases: flows('lb-local') },
   {
     name: 'scale web down (10.244.1.3 leaves)',
-    change: (c) => {
-      const key = 'default/web';
-      const slices = c.service(key).slices.map((s) => ({ ...s, endpoints: (s.endpoints ?? []).filter((e) => !e.addresses.includes('10.244.1.3')) }));
-      c.setSlices(key, slices);
-    },
-    cases: [{ ...WEB, name: `${WEB.name} (scaled down)`, expect: { kind: 'endpoints', set: ['10.244.1.2:8080', '10.244.2.2:8080'], clientIPPreserved: true } }],
+    change: scaleWebDown,
+    cases: [SCALED_DOWN],
+    // Its TCP connections (the earlier probes', in TIME_WAIT) keep it, quiesced.
+    ipvsLines: ['-a -t 10.96.1.10:80 -r 10.244.1.3:8080 -m -w 0'],
   },
   {
     name: 'np: externalTrafficPolicy Cluster → Local',
@@ -136,6 +144,13 @@ const STEPS: readonly Step[] = [
     name: 'scale web up again, remove lb-local',
     change: (c) => { removeScenario(c, 'lb-local'); addScenario(c, 'clusterip-basic'); },
     cases: flows('clusterip-basic'),
+    ipvsLines: ['-a -t 10.96.1.10:80 -r 10.244.1.3:8080 -m -w 1'],
+  },
+  {
+    name: 'scale web down again (10.244.1.3 leaves for good)',
+    change: scaleWebDown,
+    cases: [SCALED_DOWN],
+    ipvsLines: ['-a -t 10.96.1.10:80 -r 10.244.1.3:8080 -m -w 0'],
   },
 ];
 
@@ -144,30 +159,50 @@ describe('IPVS proxier: incremental syncs with the real adapter in the IPVS VM',
   let proxier: IpvsProxier;
   let clock = 0;
   const cluster = new TestCluster({ services: [], endpointSlices: [], ...(scenario('clusterip-basic').node ? { node: scenario('clusterip-basic').node! } : {}) });
-  const stepResults = new Map<string, { sync: SyncResult; problems: string[] }>();
+  const stepResults = new Map<string, { sync: SyncResult; problems: string[]; retried: string[] }>();
   let incremental = '';
   let reference = '';
   let finalSync: SyncResult | undefined;
 
-  async function probe(exec: Exec, cases: readonly FlowCase[]): Promise<string[]> {
+  /** Sends the cases' probe groups from their namespaces; returns the problems per case name. */
+  async function probeOnce(exec: Exec, cases: readonly FlowCase[]): Promise<Map<string, string>> {
     const job = buildJob([{ name: 'step', files: new Map(), cases }], []);
     const byNs = new Map<string, object[]>();
-    for (const g of job.scenarios[0]!.groups) byNs.set(g.ns, [...(byNs.get(g.ns) ?? []), { id: g.id, concurrency: g.concurrency, probes: g.probes }]);
+    for (const g of job.scenarios[0]!.groups) {
+      // Software emulation on a shared, loaded host: a longer timeout than the scenario suite's.
+      const probes = g.probes.map((p) => ({ ...p, timeoutMs: PROBE_TIMEOUT_MS }));
+      byNs.set(g.ns, [...(byNs.get(g.ns) ?? []), { id: g.id, concurrency: g.concurrency, probes }]);
+    }
     const results = new Map<string, ProbeResult[]>();
     await Promise.all([...byNs].map(async ([ns, groups]) => {
       const r = await exec(['/usr/bin/ip', 'netns', 'exec', ns, '/bin/kpx-vm', 'probe'], JSON.stringify({ groups }));
       if (r.code !== 0) throw new Error(`probe in ${ns}: ${r.stderr}`);
       for (const [id, res] of Object.entries(JSON.parse(r.stdout) as Record<string, ProbeResult[]>)) results.set(id, res);
     }));
-    const problems: string[] = [];
+    const problems = new Map<string, string>();
     cases.forEach((c, i) => {
       const judged = judgedCase(c, NOT_HONOURED);
       const res = caseResults(caseGroups(judged, String(i), 10), (id) => results.get(id));
-      if (res === undefined) { problems.push(`${c.name}: no probe results`); return; }
+      if (res === undefined) { problems.set(c.name, 'no probe results'); return; }
       const p = checkFlow(judged, res);
-      if (p.length > 0) problems.push(`${c.name}: ${p.join('; ')} (outcomes: ${summarize(res)})`);
+      if (p.length > 0) problems.set(c.name, `${p.join('; ')} (outcomes: ${summarize(res)})`);
     });
     return problems;
+  }
+
+  /**
+   * The cases judged; a case that fails is probed once more and must pass then (a probe
+   * timing out on the loaded host is not a verdict; a wrong endpoint fails both times).
+   * Both rounds' problems are kept for the report.
+   */
+  async function probe(exec: Exec, cases: readonly FlowCase[]): Promise<{ problems: string[]; retried: string[] }> {
+    const first = await probeOnce(exec, cases);
+    if (first.size === 0) return { problems: [], retried: [] };
+    const again = await probeOnce(exec, cases.filter((c) => first.has(c.name)));
+    return {
+      problems: [...again].map(([name, p]) => `${name}: ${p} (first round: ${first.get(name)})`),
+      retried: [...first].map(([name, p]) => `${name}: ${p}`),
+    };
   }
 
   beforeAll(async () => {
@@ -181,7 +216,10 @@ describe('IPVS proxier: incremental syncs with the real adapter in the IPVS VM',
       step.change(cluster);
       clock += 1000;
       const sync = await proxier.sync({ view: cluster, changes: cluster.takeChanges(), options });
-      stepResults.set(step.name, { sync, problems: await probe(vm.exec, step.cases) });
+      const saved = (await exec(['ipvsadm', '-S', '-n'])).stdout.split('\n');
+      const missing = (step.ipvsLines ?? []).filter((l) => !saved.includes(l)).map((l) => `ipvsadm -S -n lacks "${l}"`);
+      const probed = await probe(vm.exec, step.cases);
+      stepResults.set(step.name, { sync, ...probed, problems: [...missing, ...probed.problems] });
     }
     // Quiesced real servers (probes leave connections in TIME_WAIT) go after the grace period.
     clock += GRACE_MS;
@@ -203,7 +241,7 @@ describe('IPVS proxier: incremental syncs with the real adapter in the IPVS VM',
 
   afterAll(async () => {
     const log = await vm?.stop();
-    const summary = [...stepResults].map(([name, r]) => ({ step: name, kind: r.sync.kind, kernelOps: r.sync.kernelOps, problems: r.problems.length }));
+    const summary = [...stepResults].map(([name, r]) => ({ step: name, kind: r.sync.kind, kernelOps: r.sync.kernelOps, problems: r.problems.length, retried: r.retried }));
     console.log(`IPVS VM sync run (setup ${vm?.setupMs} ms):\n${JSON.stringify(summary, null, 1)}\nfinal: ${JSON.stringify({ kind: finalSync?.kind, kernelOps: finalSync?.kernelOps })}`);
     if (log !== undefined && stepResults.size < STEPS.length) console.log(log.slice(-3000));
   }, 60_000);
@@ -216,8 +254,10 @@ describe('IPVS proxier: incremental syncs with the real adapter in the IPVS VM',
   });
 
   test('graceful termination ends: the quiesced real servers are deleted after the grace period', () => {
-    expect(finalSync?.kind).not.toBe('full');
+    // 10.244.1.3 leaves web's two TCP virtual servers (80, 9090); its UDP one went at once.
+    expect(finalSync).toMatchObject({ kind: 'partial', kernelOps: 2 });
     expect(proxier.pendingTerminations).toBe(0);
+    expect(incremental).not.toMatch(/10\.244\.1\.3:(8080|9090)/);
   });
 
   test('the kernel state after the incremental syncs equals one fresh full sync of the final cluster', () => {
