@@ -54,6 +54,8 @@ export class DesiredIpvs {
   readonly addresses = new Map<string, number>();
   private readonly outFilter = new Map<string, readonly OutFilterEntry[]>();
   dirty: Dirty = { vss: new Set(), entries: new Set(), addresses: new Set() };
+  /** The glue as last rendered; dropped when a set turns empty or non-empty, or out-filter entries change. */
+  private glueCache: { readonly text: string; readonly jumps: BuiltinJump[] } | undefined;
   /** The sets every family has, by name. */
   readonly sets: ReadonlyMap<string, WantedSet>;
 
@@ -67,7 +69,7 @@ export class DesiredIpvs {
   }
 
   /** The node-wide family state (options, node IPs) for the glue and new Services. */
-  setFamilyState(fs: FamilyState): void { this.fs = fs; }
+  setFamilyState(fs: FamilyState): void { this.fs = fs; this.glueCache = undefined; }
 
   get serviceCount(): number { return this.pieces.size; }
 
@@ -78,6 +80,7 @@ export class DesiredIpvs {
     if (old) this.apply(old, -1);
     if (next) this.apply(next, +1);
     if (next) this.pieces.set(key, next); else this.pieces.delete(key);
+    if ((old?.outFilter.length ?? 0) > 0 || (next?.outFilter.length ?? 0) > 0) this.glueCache = undefined;
     if (next && next.outFilter.length > 0) this.outFilter.set(key, next.outFilter); else this.outFilter.delete(key);
   }
 
@@ -100,7 +103,9 @@ export class DesiredIpvs {
   private count(set: string, entry: string, delta: number): void {
     const m = this.entries.get(set)!;
     const n = (m.get(entry) ?? 0) + delta;
+    const size = m.size;
     if (n > 0) m.set(entry, n); else m.delete(entry);
+    if ((size === 0) !== (m.size === 0)) this.glueCache = undefined;
     this.dirty.entries.add(`${set} ${entry}`);
   }
 
@@ -116,9 +121,11 @@ export class DesiredIpvs {
    * out-filter entries, in Service key order.
    */
   glue(): { readonly text: string; readonly jumps: BuiltinJump[] } {
+    if (this.glueCache) return this.glueCache;
     const ipsets = familyIpsets(this.fs, (role) => ((this.entries.get(setName(role, this.family))?.size ?? 0) > 0 ? ['(not empty)'] : []));
     const out = [...this.outFilter.keys()].sort().flatMap((k) => this.outFilter.get(k)!);
     const f = { family: this.family, virtualServers: [], ipsets, addresses: [], tables: renderGlue(this.fs, ipsets, out) };
-    return { text: toGlueRestore(f), jumps: glueJumps(f) };
+    this.glueCache = { text: toGlueRestore(f), jumps: glueJumps(f) };
+    return this.glueCache;
   }
 }
