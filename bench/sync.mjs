@@ -25,7 +25,7 @@ const SERVICES = option('--services', 'SERVICES', 10_000);
 const ENDPOINTS = option('--endpoints', 'ENDPOINTS', 10);
 const ROUNDS = option('--rounds', 'ROUNDS', 20);
 const BACKEND = process.argv.includes('--backend') ? process.argv[process.argv.indexOf('--backend') + 1] : 'all';
-if (BACKEND !== 'iptables' && process.getuid?.() !== 0) {
+if ((BACKEND === 'all' || BACKEND === 'nftables') && process.getuid?.() !== 0) {
   console.error('bench/sync.mjs needs root (ip netns add)');
   process.exit(1);
 }
@@ -69,7 +69,7 @@ const scenarios = {
     return { ...slice, endpoints: eps };
   },
 };
-if (BACKEND !== 'iptables') try {
+if (BACKEND === 'all' || BACKEND === 'nftables') try {
   spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
   const base = createNftKernel({ prefix: ['ip', 'netns', 'exec', ns] });
   let calls = 0;
@@ -133,7 +133,7 @@ if (BACKEND !== 'iptables') try {
 }
 
 // iptables: the proxier against the fake kernel (operation counts; no kernel timing).
-if (BACKEND !== 'nftables') try {
+if (BACKEND === 'all' || BACKEND === 'iptables') try {
   const kernel = new FakeIptablesKernel();
   const proxier = createIptablesProxier({ kernel });
   const options = { nodeName: NODE_NAME, clusterCIDRs: ['11.0.0.0/8'] };
@@ -176,6 +176,48 @@ if (BACKEND !== 'nftables') try {
   const same = await proxier.sync({ view: v, changes: { services: new Set(['ns-1/svc-1']), node: false }, options });
   row('iptables unchanged sync', `${same.kind}, ${kernel.calls - before} tool runs`);
   if (kernel.calls !== before || same.kind !== 'noop') failed = true;
+
+// IPVS (issue 11): the same cluster through the IPVS proxier with its real adapter over
+// FakeIpvsTools (this machine's kernel has no IPVS; the real tools run in the IPVS VM,
+// test/ipvs-vm/sync.test.ts). Kernel operations per sync for one endpoint change.
+if (BACKEND === 'all' || BACKEND === 'ipvs') try {
+  const { createIpvsProxier } = await import('../dist/sync/ipvs/index.js');
+  const { createIpvsKernel } = await import('../dist/sync/kernel/ipvs.js');
+  const { FakeIpvsTools } = await import('../dist/sync/kernel/ipvs-fake.js');
+  const tools = new FakeIpvsTools();
+  const proxier = createIpvsProxier({ kernel: createIpvsKernel({ exec: tools.exec }) });
+  const options = { nodeName: NODE_NAME, clusterCIDRs: ['11.0.0.0/8'] };
+  const v = view(generate(SERVICES, ENDPOINTS));
+  let t0 = performance.now();
+  const cold = await proxier.sync({ view: v, changes: 'all', options });
+  row('ipvs: cold full sync (fake tools)', `${secs(performance.now() - t0)}; ${cold.kernelOps} kernel operations`);
+  let nextPod = 6_000_000;
+  const ops = [];
+  const compute = [];
+  const calls = [];
+  const kinds = new Set();
+  for (let r = 0; r < ROUNDS; r++) {
+    const i = 1 + ((r * 7919) % (SERVICES - 1));
+    const key = `ns-${i % 100}/svc-${i}`;
+    const [slice] = v.slices.get(key);
+    const eps = slice.endpoints.map((e) => ({ ...e }));
+    eps[3] = { ...eps[3], addresses: [ipv4(11, nextPod++)] };
+    v.slices.set(key, [{ ...slice, endpoints: eps }]);
+    const before = tools.calls.length;
+    const res = await proxier.sync({ view: v, changes: { services: new Set([key]), node: false }, options });
+    ops.push(res.kernelOps);
+    compute.push(res.timings.model + res.timings.render + res.timings.diff);
+    calls.push(tools.calls.slice(before).map((c) => c.argv.split(' ').slice(0, 2).join(' ')).join(' + '));
+    kinds.add(res.kind);
+  }
+  row('ipvs: endpoint replaced: kind', [...kinds].join(','));
+  row('ipvs: endpoint replaced: kernel ops', `median ${median(ops)}, max ${max(ops)} (real server add + delete per virtual server of the Service)`);
+  row('ipvs: endpoint replaced: tool runs', calls[0] ?? '');
+  row('ipvs: endpoint replaced: kpx compute', `median ${ms(median(compute))}, max ${ms(max(compute))}`);
+  const before = tools.calls.length;
+  const same = await proxier.sync({ view: v, changes: { services: new Set(['ns-1/svc-1']), node: false }, options });
+  row('ipvs: unchanged sync', `${same.kind}, ${tools.calls.length - before} tool runs`);
+  if (same.kind !== 'noop' || tools.calls.length !== before) failed = true;
 } catch (err) {
   failed = true;
   console.error(err);

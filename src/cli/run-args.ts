@@ -7,6 +7,7 @@ import { isCIDR } from './args.js';
 import { DEFAULT_CONNTRACK, type ConntrackConfig } from '../sync/conntrack.js';
 import { parseBindAddress, type BindAddress } from '../observe/http.js';
 import { IPTABLES_FLAVOURS, type FlavourChoice } from '../sync/kernel/iptables-flavour.js';
+import { IPVS_SCHEDULERS, type IpvsScheduler } from '../render/ipvs/types.js';
 
 export const PROXY_MODES = ['nftables', 'iptables', 'ipvs'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
@@ -31,12 +32,22 @@ export interface RunArgs {
   readonly minSyncPeriodMs: number;
   readonly conntrack: ConntrackConfig;
   readonly verbosity: number;
+  /** IPVS mode's own flags (--ipvs-*). */
+  readonly ipvs: IpvsArgs;
   /** kube-proxy flags accepted but not acted on (reported at start). */
   readonly ignored: readonly string[];
   /** --cleanup: remove every mode's leftovers and exit (kube-proxy's CleanupAndExit). */
   readonly cleanup?: boolean;
   /** kpx's --iptables-flavour (iptables mode): nft, legacy, or auto (as kube-proxy's image detects it). */
   readonly iptablesFlavour: FlavourChoice;
+}
+
+/** --ipvs-scheduler, --ipvs-strict-arp, --ipvs-exclude-cidrs, --ipvs-{tcp,tcpfin,udp}-timeout (seconds; 0: kernel default). */
+export interface IpvsArgs {
+  readonly scheduler: IpvsScheduler;
+  readonly strictARP: boolean;
+  readonly excludeCIDRs: readonly string[];
+  readonly timeouts: { readonly tcp: number; readonly tcpfin: number; readonly udp: number };
 }
 
 /** Exit code of `kpx run --proxy-mode iptables|ipvs` until those modes land. */
@@ -48,7 +59,8 @@ type Key =
   | 'masqueradeAll' | 'masqueradeBit' | 'healthz' | 'metrics' | 'syncPeriod' | 'minSyncPeriod'
   | 'iptablesSyncPeriod' | 'iptablesMinSyncPeriod' | 'ipvsSyncPeriod' | 'ipvsMinSyncPeriod'
   | 'ctMaxPerCore' | 'ctMin' | 'ctEstablished' | 'ctCloseWait' | 'verbosity' | 'config' | 'ignored' | 'ignoredBool'
-  | 'cleanup' | 'iptablesFlavour';
+  | 'cleanup' | 'iptablesFlavour'
+  | 'ipvsScheduler' | 'ipvsStrictARP' | 'ipvsExcludeCIDRs' | 'ipvsTCPTimeout' | 'ipvsTCPFinTimeout' | 'ipvsUDPTimeout';
 
 const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
   '--kubeconfig': { key: 'kubeconfig', kind: 'string' },
@@ -70,6 +82,12 @@ const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
   '--iptables-min-sync-period': { key: 'iptablesMinSyncPeriod', kind: 'duration' },
   '--ipvs-sync-period': { key: 'ipvsSyncPeriod', kind: 'duration' },
   '--ipvs-min-sync-period': { key: 'ipvsMinSyncPeriod', kind: 'duration' },
+  '--ipvs-scheduler': { key: 'ipvsScheduler', kind: 'string' },
+  '--ipvs-strict-arp': { key: 'ipvsStrictARP', kind: 'bool' },
+  '--ipvs-exclude-cidrs': { key: 'ipvsExcludeCIDRs', kind: 'list' },
+  '--ipvs-tcp-timeout': { key: 'ipvsTCPTimeout', kind: 'duration' },
+  '--ipvs-tcpfin-timeout': { key: 'ipvsTCPFinTimeout', kind: 'duration' },
+  '--ipvs-udp-timeout': { key: 'ipvsUDPTimeout', kind: 'duration' },
   '--conntrack-max-per-core': { key: 'ctMaxPerCore', kind: 'int' },
   '--conntrack-min': { key: 'ctMin', kind: 'int' },
   '--conntrack-tcp-timeout-established': { key: 'ctEstablished', kind: 'duration' },
@@ -159,6 +177,13 @@ export function parseRunArgs(argv: readonly string[]): RunParse {
   const badNP = nodePortAddresses.find((c) => c !== 'primary' && c !== 'all' && !isCIDR(c));
   if (badNP !== undefined) return fail(`--nodeport-addresses: "${badNP}" is neither a CIDR nor "primary" or "all"`);
 
+  const ipvsExcludeCIDRs = lists.ipvsExcludeCIDRs ?? [];
+  const badEx = ipvsExcludeCIDRs.find((c) => !isCIDR(c));
+  if (badEx !== undefined) return fail(`--ipvs-exclude-cidrs: "${badEx}" is not a CIDR`);
+  // kube-proxy: an empty --ipvs-scheduler means rr (pkg/proxy/ipvs/proxier.go NewProxier).
+  const scheduler = strings.ipvsScheduler === undefined || strings.ipvsScheduler === '' ? 'rr' : strings.ipvsScheduler;
+  if (!(IPVS_SCHEDULERS as readonly string[]).includes(scheduler)) return fail(`--ipvs-scheduler must be one of ${IPVS_SCHEDULERS.join(', ')}, got "${scheduler}"`);
+
   const ints: Partial<Record<Key, number>> = {};
   const durations: Partial<Record<Key, number>> = {};
   for (const [flag, spec] of Object.entries(FLAGS)) {
@@ -208,6 +233,16 @@ export function parseRunArgs(argv: readonly string[]): RunParse {
       tcpCloseWaitTimeout: durations.ctCloseWait !== undefined ? Math.floor(durations.ctCloseWait / 1000) : DEFAULT_CONNTRACK.tcpCloseWaitTimeout,
     },
     verbosity: ints.verbosity ?? 0,
+    ipvs: {
+      scheduler: scheduler as IpvsScheduler,
+      strictARP: bools.ipvsStrictARP ?? false,
+      excludeCIDRs: ipvsExcludeCIDRs,
+      timeouts: {
+        tcp: Math.floor((durations.ipvsTCPTimeout ?? 0) / 1000),
+        tcpfin: Math.floor((durations.ipvsTCPFinTimeout ?? 0) / 1000),
+        udp: Math.floor((durations.ipvsUDPTimeout ?? 0) / 1000),
+      },
+    },
     ignored,
     iptablesFlavour: iptablesFlavour as FlavourChoice,
     ...(healthz !== undefined ? { healthz } : {}),

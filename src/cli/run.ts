@@ -33,8 +33,9 @@ import { realClock } from '../watch/clock.js';
 import { DEFAULT_BACKOFF, loadKubeConfig, LiveReadError, WatchLayer } from '../watch/index.js';
 import { findLauncher, launcherGone, type ProcessTable } from './launcher.js';
 import { startIptablesMode } from './run-iptables.js';
+import { checkIpvsTools, ipvsProxierFor } from './run-ipvs.js';
 import type { CliIO } from './output.js';
-import { EXIT_MODE_NOT_IMPLEMENTED, parseRunArgs, type RunArgs } from './run-args.js';
+import { parseRunArgs, type RunArgs } from './run-args.js';
 
 export interface RunDeps {
   /** Resolves when the process should stop (default: SIGTERM or SIGINT). */
@@ -112,10 +113,6 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   const args = parsed.args;
   // kube-proxy's --cleanup: every mode's leftovers, then exit (0, or 1 if something stayed).
   if (args.cleanup === true) return runCleanup(CLEANUP_MODES, io, deps.exec);
-  if (args.proxyMode === 'ipvs') {
-    io.stderr(`kpx: --proxy-mode ${args.proxyMode} is not implemented yet (only nftables and iptables)\n`);
-    return EXIT_MODE_NOT_IMPLEMENTED;
-  }
   // Before anything else (the first log line included): which npm process launched kpx
   // must be read while it is still alive, or a SIGKILLed `npx` would leave kpx running.
   const stopSignal = deps.stopSignal ?? waitForSignal(deps.env ?? process.env);
@@ -135,11 +132,17 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   const kernel = createNftKernel({ onSpawn: (pid) => spawned.note(pid) });
   // CIDRs and the keywords `primary`/`all` go to the model as given; unset: the mode's default.
   const nodePortAddresses = args.nodePortAddresses.length > 0 ? args.nodePortAddresses : defaultNodePortAddresses(args.proxyMode);
+  const ipvs = args.proxyMode === 'ipvs';
+  const missing = ipvs ? await checkIpvsTools() : undefined;
+  if (missing !== undefined) {
+    logger.error({ error: missing }, 'ipvs mode needs its tools');
+    return 1;
+  }
   const ipt = args.proxyMode !== 'iptables' ? undefined : await startIptablesMode({
     flavour: args.iptablesFlavour, nodePortAddresses, syncPeriodMs: args.syncPeriodMs, logger,
   });
   if (args.proxyMode === 'iptables' && ipt === undefined) return 1;
-  if (ipt === undefined) {
+  if (args.proxyMode === 'nftables') {
     try {
       logger.info({ version: await kernel.version() }, 'nft found');
     } catch (err) {
@@ -177,7 +180,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
   });
   const controller = new Controller({
     source: layer,
-    proxier: ipt?.proxier ?? createNftablesProxier({ logger, kernel }),
+    proxier: ipt?.proxier ?? (ipvs ? ipvsProxierFor(args, logger) : createNftablesProxier({ logger, kernel })),
     clock: realClock,
     logger,
     metrics,
@@ -199,7 +202,7 @@ export async function runCommand(argv: readonly string[], io: CliIO, deps: RunDe
     minSyncPeriodMs: args.minSyncPeriodMs,
     adaptive: { ratio: 1, maxMinIntervalMs: Math.max(args.minSyncPeriodMs, args.syncPeriodMs / 2) },
   });
-  const monitor = ipt !== undefined ? undefined : new NftMonitor({
+  const monitor = args.proxyMode !== 'nftables' ? undefined : new NftMonitor({
     tables: KPX_TABLES,
     clock: realClock,
     logger,

@@ -96,14 +96,13 @@ previous kpx or kube-proxy keep working until the first sync replaces them atomi
       --kubeconfig FILE          kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)
       --master URL               API server address, overrides the kubeconfig's
       --hostname-override NAME   this node's name (default: $NODE_NAME, else the host name)
-      --proxy-mode MODE          nftables (default) or iptables; ipvs exits with code 3
-                                 (not implemented yet)
+      --proxy-mode MODE          nftables (default), iptables or ipvs
       --iptables-flavour F       iptables mode: nft, legacy or auto (default: as kube-proxy's
                                  image, legacy when kubelet's KUBE-IPTABLES-HINT or
                                  KUBE-KUBELET-CANARY chain is only in legacy mangle, else nft)
       --cluster-cidr CIDR[,CIDR] pod CIDRs (dual-stack: comma-separated)
       --nodeport-addresses LIST  CIDRs, primary or all (default: primary for nftables,
-                                 all for iptables)
+                                 all for iptables and ipvs)
       --service-cidr CIDR[,CIDR] unallocated IPs in them are dropped
       --masquerade-all           masquerade all traffic to Service IPs
       --masquerade-bit N         mark bit for masquerade, 0..31 (default 14; also
@@ -121,12 +120,18 @@ previous kpx or kube-proxy keep working until the first sync replaces them atomi
       --conntrack-tcp-timeout-close-wait D    (default 1h0m0s; 0 leaves it alone)
       --cleanup                  remove every proxy mode's leftovers (as 'kpx cleanup')
                                  and exit: 0 all gone, 1 something could not be removed
+      --ipvs-scheduler S         ipvs: rr (default), wrr, lc, wlc, lblc, lblcr, dh, sh,
+                                 sed, nq, mh
+      --ipvs-strict-arp          ipvs: arp_ignore=1, arp_announce=2 (this namespace)
+      --ipvs-exclude-cidrs LIST  ipvs: virtual servers in these CIDRs are never deleted
+      --ipvs-tcp-timeout D, --ipvs-tcpfin-timeout D, --ipvs-udp-timeout D
+                                 ipvs: IPVS connection timeouts (0: leave alone)
   -v, --v N                      log verbosity: 0-2 info, 3-4 debug, 5+ trace
   -h, --help                     print this help
 
 Durations in Go syntax: 500ms, 1s, 1m0s. Logs: JSON lines on stderr.
 Exit status: 0 after SIGTERM/SIGINT, 1 if it could not start (kubeconfig, conntrack),
-2 on a usage error, 3 for a proxy mode not implemented yet.
+2 on a usage error.
 `;
 
 export const DIFF_USAGE = `Usage: kpx diff [render options] [--proxy-mode nftables|iptables|ipvs] [--output text|json]

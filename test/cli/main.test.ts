@@ -24,7 +24,7 @@ describe('main', () => {
     expect(await run(['bogus'])).toEqual({ code: 2, stdout: '', stderr: "kpx: unknown command \"bogus\" (run 'kpx --help' for usage)\n" });
   });
 
-  it('exits 3 for what is not implemented yet; diff and cleanup usage errors exit 2 (no kernel touched)', async () => {
+  it('diff and cleanup usage errors exit 2 (no kernel touched); every proxy mode starts', async () => {
     // Without -f the live cluster is read; an unreadable kubeconfig is reported, exit 1.
     expect(await run(['render', '--backend', 'nftables', '--kubeconfig', '/nonexistent/kubeconfig', '--node-name', 'n'])).toMatchObject({ code: 1, stdout: '' });
     expect(await run(['diff', '--proxy-mode', 'userspace', '-f', EXAMPLES])).toEqual({
@@ -37,9 +37,10 @@ describe('main', () => {
     expect(await run(['diff', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: kpx diff') });
     expect(await run(['cleanup', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: kpx cleanup') });
     // run: the other proxy modes, with their own exit code (3).
-    expect(await run(['run', '--proxy-mode', 'ipvs'])).toEqual({ code: 3, stdout: '', stderr: 'kpx: --proxy-mode ipvs is not implemented yet (only nftables and iptables)\n' });
-    // iptables mode is implemented: an unreadable kubeconfig stops it before any kernel access.
-    expect(await run(['run', '--proxy-mode=iptables', '--kubeconfig', '/nonexistent/kubeconfig'])).toMatchObject({ code: 1 });
+    // Every mode is implemented: an unreadable kubeconfig stops it before any kernel access.
+    for (const mode of ['iptables', 'ipvs']) {
+      expect(await run(['run', `--proxy-mode=${mode}`, '--kubeconfig', '/nonexistent/kubeconfig'])).toMatchObject({ code: 1 });
+    }
   });
 
   it('renders the example cluster without a word on stderr', async () => {

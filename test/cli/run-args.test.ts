@@ -56,6 +56,18 @@ test('conntrack flags: 0 leaves alone; durations to seconds', () => {
     .toEqual({ maxPerCore: 0, min: 131072, tcpEstablishedTimeout: 0, tcpCloseWaitTimeout: 3600 });
 });
 
+test('ipvs flags: scheduler, strict ARP, exclude CIDRs, timeouts in seconds', () => {
+  expect(ok([]).ipvs).toEqual({ scheduler: 'rr', strictARP: false, excludeCIDRs: [], timeouts: { tcp: 0, tcpfin: 0, udp: 0 } });
+  expect(ok(['--proxy-mode=ipvs', '--ipvs-scheduler', 'mh', '--ipvs-strict-arp', '--ipvs-exclude-cidrs', '10.1.0.0/16,fd00::/64',
+    '--ipvs-tcp-timeout', '15m0s', '--ipvs-tcpfin-timeout=30s', '--ipvs-udp-timeout', '500ms']).ipvs).toEqual({
+    scheduler: 'mh', strictARP: true, excludeCIDRs: ['10.1.0.0/16', 'fd00::/64'], timeouts: { tcp: 900, tcpfin: 30, udp: 0 },
+  });
+  expect(ok(['--ipvs-scheduler=']).ipvs.scheduler).toBe('rr');
+  expect(err(['--ipvs-scheduler', 'fifo'])).toMatch(/--ipvs-scheduler must be one of rr, /);
+  expect(err(['--ipvs-exclude-cidrs', '10.1.0.1'])).toMatch(/--ipvs-exclude-cidrs: "10.1.0.1" is not a CIDR/);
+  expect(err(['--ipvs-udp-timeout', '5'])).toMatch(/--ipvs-udp-timeout/);
+});
+
 test('errors name the flag', () => {
   expect(err(['--proxy-mode', 'userspace'])).toMatch(/--proxy-mode must be one of nftables, iptables, ipvs/);
   expect(err(['--cluster-cidr', '10.0.0.0'])).toMatch(/--cluster-cidr: "10.0.0.0" is not a CIDR/);

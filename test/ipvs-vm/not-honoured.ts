@@ -18,7 +18,8 @@ import type { NotHonoured } from '../kernel/not-honoured.js';
 
 const SHORT_CIRCUIT = 'IPVS mode has one real-server list per virtual server, for every client: with '
   + 'externalTrafficPolicy Local it holds only the local endpoints, so there is no short-circuit to '
-  + 'remote endpoints for pods or the node (as upstream IPVS mode)';
+  + 'remote endpoints for pods or the node (as upstream IPVS mode: pkg/proxy/ipvs/proxier.go syncEndpoint picks '
+  + 'the local endpoints for every external virtual server of a Local Service, whoever the client)';
 
 const SERVICE_CIDR = 'IPVS mode ignores --service-cidr (as upstream; src/render/ipvs/README.md): no rule drops an '
   + 'unallocated service IP, the node routes it on and the outside network answers unreachable';
@@ -52,9 +53,11 @@ export const NOT_HONOURED: Readonly<Record<string, NotHonoured>> = {
     reason: SHORT_CIRCUIT, instead: local(['10.244.1.2:8080'], { masqueraded: true }),
   },
   'nodeport-addresses: NodePort served on the address in the CIDR': {
-    reason: 'a virtual server needs a concrete address: kpx makes NodePort virtual servers on the node\'s IPs '
-      + '(from its Node object) inside --nodeport-addresses, and 10.200.0.0/24 holds none; the port is in '
-      + 'KUBE-NODE-PORT-TCP but no rule or virtual server takes the packet: the node\'s stack refuses it',
+    reason: 'a virtual server needs a concrete address. `kpx run` makes NodePort virtual servers on this '
+      + 'namespace\'s interface addresses inside --nodeport-addresses, read at every sync (ProxyOptions.localAddresses), '
+      + 'as upstream lists the interfaces (pkg/proxy/ipvs/proxier.go syncProxyRules: nodePortAddresses.GetNodeIPs at every sync); this suite renders with '
+      + '`kpx render -f`, which has only the Node object\'s IPs, and 10.200.0.0/24 holds none of them: the port is in '
+      + 'KUBE-NODE-PORT-TCP but no virtual server takes the packet and the node\'s stack refuses it',
     instead: { kind: 'unanswered', by: 'node' },
   },
   'nodeport-addresses: IPv6 NodePort served on the address in the CIDR': {

@@ -34,12 +34,12 @@ export function ensureImage(): { readonly ms: number } {
 }
 
 /** A newc cpio archive of `files` (path → content), written with the host's cpio. */
-function cpioOf(files: ReadonlyMap<string, string>): Buffer {
+export function cpioOf(files: ReadonlyMap<string, string | Buffer>, options: { executable?: readonly string[] } = {}): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'kpx-vm-job-'));
   try {
     for (const [path, content] of files) {
       mkdirSync(join(dir, dirname(path)), { recursive: true });
-      writeFileSync(join(dir, path), content);
+      writeFileSync(join(dir, path), content, { mode: options.executable?.includes(path) === true ? 0o755 : 0o644 });
     }
     const list = spawnSync('find', ['.'], { cwd: dir, encoding: 'utf8' }).stdout.split('\n').filter((l) => l !== '').sort().join('\n');
     const r = spawnSync('cpio', ['-o', '-H', 'newc', '--quiet', '-R', '0:0'], { cwd: dir, input: `${list}\n`, maxBuffer: 1 << 28 });

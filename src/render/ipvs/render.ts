@@ -37,10 +37,13 @@ class SetEntries {
   list(role: SetRole): string[] {
     return [...(this.m.get(role) ?? [])].sort(compareEntries);
   }
+  entries(): Map<SetRole, string[]> {
+    return new Map([...this.m].map(([role, s]) => [role, [...s]]));
+  }
 }
 
 /** Numeric ports sort as numbers, everything else by address then text. */
-function compareEntries(a: string, b: string): number {
+export function compareEntries(a: string, b: string): number {
   if (/^\d+$/.test(a) && /^\d+$/.test(b)) return Number(a) - Number(b);
   const ia = a.split(',')[0]!;
   const ib = b.split(',')[0]!;
@@ -77,7 +80,23 @@ export function nodePortIPs(fs: FamilyState): string[] {
   return out;
 }
 
-export function renderIpvs(fs: FamilyState, options: IpvsRenderOptions = {}): IpvsFamilyRuleset {
+/**
+ * One Service's share of a family's IPVS state: its virtual servers, the set entries and
+ * kube-ipvs0 addresses it needs, and its KUBE-IPVS-OUT-FILTER entries. `renderIpvs` is
+ * the union of these over every Service plus the glue; the IPVS proxier (src/sync/ipvs)
+ * keeps one per Service and recomputes only the changed ones.
+ */
+export interface ServicePieces {
+  readonly virtualServers: readonly VirtualServer[];
+  /** Set entries by role (not sorted; the same entry may come from several Services). */
+  readonly entries: ReadonlyMap<SetRole, readonly string[]>;
+  /** Addresses to bind on kube-ipvs0 (also the KUBE-IPVS-IPS entries). */
+  readonly addresses: readonly string[];
+  readonly outFilter: readonly OutFilterEntry[];
+}
+
+/** The pieces of some ServicePorts of a family (renderIpvs: all of them; the proxier: one Service's). */
+export function renderServicePieces(fs: FamilyState, ports: readonly ServicePort[], options: IpvsRenderOptions = {}): ServicePieces {
   const scheduler = options.scheduler ?? DEFAULT_SCHEDULER;
   const sets = new SetEntries();
   const vss: VirtualServer[] = [];
@@ -85,7 +104,6 @@ export function renderIpvs(fs: FamilyState, options: IpvsRenderOptions = {}): Ip
   const outFilter: OutFilterEntry[] = [];
   const nodeIPs = new Set(fs.nodeIPs.map((ip) => parseIP(ip)?.text));
   const npIPs = nodePortIPs(fs);
-
   const vs = (sp: ServicePort, frontend: FrontendKind, address: string, port: number, eps: readonly Endpoint[]): void => {
     vss.push({
       family: fs.family, protocol: sp.protocol, address, port, scheduler,
@@ -97,7 +115,7 @@ export function renderIpvs(fs: FamilyState, options: IpvsRenderOptions = {}): Ip
     });
   };
 
-  for (const sp of fs.services) {
+  for (const sp of ports) {
     const proto = sp.protocol;
     // Where external traffic goes; see the file comment for the Local-without-local case.
     const externalEps = sp.externalEndpoints.length > 0 || sp.externalNoEndpoints !== 'drop' ? sp.externalEndpoints : sp.clusterEndpoints;
@@ -152,16 +170,28 @@ export function renderIpvs(fs: FamilyState, options: IpvsRenderOptions = {}): Ip
     if (sp.healthCheckNodePort !== undefined) sets.add('healthCheckNodePort', String(sp.healthCheckNodePort));
   }
 
-  const addresses = [...bind].sort(compareIPs);
-  for (const a of addresses) sets.add('ipvsIPs', a);
-  const ipsets: Ipset[] = (Object.keys(SET_INFO) as SetRole[]).map((role) => ({
+  return { virtualServers: vss, entries: sets.entries(), addresses: [...bind], outFilter };
+}
+
+/** Every set of the family with its entries, in SET_INFO order (empty ones included). */
+export function familyIpsets(fs: FamilyState, entries: (role: SetRole) => readonly string[]): Ipset[] {
+  return (Object.keys(SET_INFO) as SetRole[]).map((role) => ({
     name: setName(role, fs.family),
     type: SET_INFO[role].type,
     family: fs.family,
     comment: SET_INFO[role].comment,
-    entries: sets.list(role),
+    entries: entries(role),
   }));
-  return { family: fs.family, virtualServers: vss, ipsets, tables: renderGlue(fs, ipsets, outFilter), addresses };
+}
+
+export function renderIpvs(fs: FamilyState, options: IpvsRenderOptions = {}): IpvsFamilyRuleset {
+  const p = renderServicePieces(fs, fs.services, options);
+  const sets = new SetEntries();
+  for (const [role, list] of p.entries) for (const e of list) sets.add(role, e);
+  const addresses = [...p.addresses].sort(compareIPs);
+  for (const a of addresses) sets.add('ipvsIPs', a);
+  const ipsets = familyIpsets(fs, (role) => sets.list(role));
+  return { family: fs.family, virtualServers: p.virtualServers, ipsets, tables: renderGlue(fs, ipsets, p.outFilter), addresses };
 }
 
 function familyInUse(state: ProxyState, family: IPFamily): boolean {

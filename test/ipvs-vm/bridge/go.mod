@@ -1,0 +1,3 @@
+module kpx.test/ipvs-vm-bridge
+
+go 1.21
