@@ -226,7 +226,11 @@ describe('kpx cleanup removes kube-proxy state of every mode and nothing else', 
     expect(withoutIpv6KubeletChain(await state())).toEqual(foreign);
   }, 120000);
 
-  test('the same as upstream kube-proxy --cleanup leaves (nftables tables, iptables-nft chains and jumps, both families)', async () => {
+  // Upstream kube-proxy is a bench/validation tool, never built by `npm test` or .ci/run
+  // (issue 14): this oracle case exists only with KPX_TEST_UPSTREAM=1 (after
+  // `bash bench/upstream/build.sh`), as the e2e suites' KPX_E2E_PROXY=upstream runs.
+  const oracle = process.env['KPX_TEST_UPSTREAM'] === '1' ? test : undefined;
+  oracle?.('the same as upstream kube-proxy --cleanup leaves (nftables tables, iptables-nft chains and jumps, both families)', async () => {
     if (!existsSync(UPSTREAM)) throw new Error(`${UPSTREAM} is missing: run bash bench/upstream/build.sh`);
     const load = async (): Promise<void> => {
       await inNs('nft', ['-f', '-'], await render('nftables'));
