@@ -22,22 +22,34 @@ export type Exec = (argv: readonly string[], input?: string) => Promise<ExecResu
  * with "No such file or directory").
  */
 export function createExec(prefix: readonly string[] = []): Exec {
-  return (argv, input = '') => new Promise((resolve) => {
-    const [cmd, ...args] = [...prefix, ...argv];
+  return (argv, input = '') => runTool([...prefix, ...argv], input).then(
+    ({ code, stdout, stderr }) => {
+      const missing = prefix.length > 0 && code === 255 && /exec of .* failed: No such file or directory/.test(stderr);
+      return { code, stdout, stderr, missing };
+    },
+    (err: NodeJS.ErrnoException) => ({ code: 127, stdout: '', stderr: err.message, missing: err.code === 'ENOENT' }),
+  );
+}
+
+/**
+ * Runs `argv` with `input` on its stdin and collects its output; rejects when the tool
+ * cannot be started (ENOENT …). A signal's exit is 128. The one spawn of every kernel
+ * tool (nft, iptables-restore/-save, createExec's commands).
+ */
+export interface ToolRun { readonly code: number; readonly stdout: string; readonly stderr: string }
+
+export function runTool(argv: readonly string[], input: string, onSpawn?: (pid: number | undefined) => void): Promise<ToolRun> {
+  const [cmd, ...args] = argv;
+  return new Promise((resolve, reject) => {
     const child = spawn(cmd ?? 'true', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      resolve({ code: 127, stdout, stderr: err.message, missing: err.code === 'ENOENT' });
-    });
-    child.on('close', (code, signal) => {
-      const c = code ?? (signal !== null ? 128 : -1);
-      const missing = prefix.length > 0 && c === 255 && /exec of .* failed: No such file or directory/.test(stderr);
-      resolve({ code: c, stdout, stderr, missing });
-    });
-    child.stdin.on('error', () => { /* the tool may exit before reading stdin; its exit code tells */ });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal !== null ? 128 : -1), stdout, stderr }));
+    child.stdin.on('error', () => { /* the tool may exit before reading all of stdin; its exit code tells */ });
     child.stdin.end(input);
   });
 }
