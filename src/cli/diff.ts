@@ -23,6 +23,7 @@ import { parseNftListing } from '../sync/diff/nft-listing.js';
 import { mergeSnapshots, type Snapshot } from '../sync/diff/snapshot.js';
 import { parseXtablesSave } from '../sync/diff/xtables-listing.js';
 import { createExec, type Exec, type ExecResult } from '../sync/kernel/exec.js';
+import { toolName } from '../sync/kernel/iptables.js';
 import { detectFlavour, IPTABLES_FLAVOURS, type FlavourChoice, type IptablesFlavour } from '../sync/kernel/iptables-flavour.js';
 import type { ProxyState } from '../model/index.js';
 import { buildRenderArgs, parseFlags, RENDER_FLAGS, type FlagSpec, type RenderArgs } from './args.js';
@@ -94,10 +95,8 @@ async function nftCurrent(exec: Exec): Promise<Snapshot> {
   return parseNftListing(text);
 }
 
-const XT_TOOLS: Readonly<Record<IptablesFlavour, readonly [string, string]>> = {
-  nft: ['iptables-nft', 'ip6tables-nft'],
-  legacy: ['iptables-legacy', 'ip6tables-legacy'],
-};
+/** The flavour's iptables and ip6tables (iptables-nft, ip6tables-nft …), named as the proxier names them. */
+const xtTools = (flavour: IptablesFlavour): readonly [string, string] => [toolName('ipv4', flavour, ''), toolName('ipv6', flavour, '')];
 
 /** The flavour named, or for auto the one `kpx run` would pick here (kubelet's marker chains; none: nft). */
 export async function pickFlavour(choice: FlavourChoice, exec: Exec): Promise<IptablesFlavour> {
@@ -110,7 +109,7 @@ export async function pickFlavour(choice: FlavourChoice, exec: Exec): Promise<Ip
 
 async function iptablesDesired(state: ProxyState, flavour: IptablesFlavour, exec: Exec): Promise<{ snapshot: Snapshot; chains: Set<string> }> {
   const script = toIptablesOutput(renderIptablesFamilies(state), 'noflush');
-  const [v4, v6] = XT_TOOLS[flavour];
+  const [v4, v6] = xtTools(flavour);
   // The load script (`sh`) into a scratch namespace, then both families saved back.
   const cmd = `IPTABLES=${v4} IP6TABLES=${v6} sh -s >/dev/null && ${v4}-save && echo '#### ip6tables' && ${v6}-save`;
   const out = check(await exec(['unshare', '--net', 'sh', '-c', cmd], script), `loading the desired rules into a scratch namespace (unshare --net, ${v4})`);
@@ -125,7 +124,7 @@ async function iptablesCurrent(flavour: IptablesFlavour, desiredChains: Readonly
   const owned = ownedChains([mode]);
   const include = (table: string, chain: string): boolean => desiredChains.has(`${table} ${chain}`) || chain.startsWith('KPX-')
     || ((table === 'nat' || table === 'filter' || table === 'mangle') && (owned[table].names.has(chain) || owned[table].prefixes.some((p) => chain.startsWith(p))));
-  const [v4, v6] = XT_TOOLS[flavour];
+  const [v4, v6] = xtTools(flavour);
   return mergeSnapshots(
     parseXtablesSave(check(await exec([`${v4}-save`]), `${v4}-save`), 'iptables', include),
     parseXtablesSave(check(await exec([`${v6}-save`]), `${v6}-save`), 'ip6tables', include),
@@ -159,7 +158,7 @@ async function ipvsDiff(state: ProxyState, args: DiffArgs, exec: Exec): Promise<
   const parts = splitIpvsOutput(toIpvsOutput(renderIpvsFamilies(state, args.ipvsScheduler !== undefined ? { scheduler: args.ipvsScheduler } : {}), 'noflush'));
   const owner = serviceIndex(state);
   const flavour = await pickFlavour(args.iptablesFlavour, exec);
-  const [v4, v6] = XT_TOOLS[flavour];
+  const [v4, v6] = xtTools(flavour);
   const dir = await mkdtemp(join(tmpdir(), 'kpx-diff-'));
   let out: string;
   try {

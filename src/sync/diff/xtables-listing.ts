@@ -10,7 +10,7 @@
  * not something a sync writes; `kpx render` has no such chain, so the desired side
  * never holds it and a running node always does.
  */
-import { BUILTIN_CHAINS, parseSave } from '../cleanup/xtables-plan.js';
+import { BUILTIN_CHAINS, parseSave } from '../kernel/iptables-save.js';
 import { CANARY } from '../iptables/plan.js';
 import { serviceOfComment, type Chain, type Rule, type Snapshot } from './snapshot.js';
 
