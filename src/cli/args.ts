@@ -66,7 +66,7 @@ export type RenderKey =
   | 'backend' | 'files' | 'nodeName' | 'clusterCIDRs' | 'nodePortAddresses' | 'serviceCIDRs'
   | 'masqueradeAll' | 'masqueradeBit' | 'kubeconfig' | 'ipvsScheduler' | 'out' | 'fullTables' | 'help'
   | 'src' | 'dst' | 'dport' | 'proto' | 'output'
-  | 'proxyMode' | 'iptablesVariant';
+  | 'proxyMode' | 'iptablesFlavour';
 
 export interface FlagSpec {
   readonly key: RenderKey;

@@ -1,6 +1,6 @@
 /**
  * `kpx diff`: every `render` option plus `--proxy-mode`, `--output text|json` and
- * `--iptables-variant nft|legacy`. Builds the desired state as `render` does, reads this
+ * `--iptables-flavour auto|nft|legacy` (as `kpx run`'s). Builds the desired state as `render` does, reads this
  * namespace's current kpx state for that backend and prints what a sync would change,
  * grouped by Service. Exit 0 nothing would change, 1 something would, 2 error.
  *
@@ -23,6 +23,8 @@ import { parseNftListing } from '../sync/diff/nft-listing.js';
 import { mergeSnapshots, type Snapshot } from '../sync/diff/snapshot.js';
 import { parseXtablesSave } from '../sync/diff/xtables-listing.js';
 import { createExec, type Exec, type ExecResult } from '../sync/kernel/exec.js';
+import { toolName } from '../sync/kernel/iptables.js';
+import { detectFlavour, IPTABLES_FLAVOURS, type FlavourChoice, type IptablesFlavour } from '../sync/kernel/iptables-flavour.js';
 import type { ProxyState } from '../model/index.js';
 import { buildRenderArgs, parseFlags, RENDER_FLAGS, type FlagSpec, type RenderArgs } from './args.js';
 import { formatDiffJson, formatDiffText } from './diff-format.js';
@@ -33,20 +35,17 @@ import { escapeText, quote } from './quote.js';
 /** kpx diff's exit codes (as diff(1) and kubectl diff). */
 export const DIFF_EXIT = { same: 0, differs: 1, error: 2 } as const;
 
-export const IPTABLES_VARIANTS = ['nft', 'legacy'] as const;
-export type IptablesVariant = (typeof IPTABLES_VARIANTS)[number];
-
 export interface DiffArgs extends Omit<RenderArgs, 'out' | 'fullTables'> {
   readonly output: 'text' | 'json';
-  /** iptables/ipvs: which iptables; undefined: the one holding kube-proxy's chains (nft when neither does). */
-  readonly iptablesVariant?: IptablesVariant;
+  /** iptables/ipvs: which iptables; auto (default): detected as `kpx run` detects it (iptables-flavour.ts). */
+  readonly iptablesFlavour: FlavourChoice;
 }
 
 const DIFF_FLAGS: Readonly<Record<string, FlagSpec>> = {
   ...Object.fromEntries(Object.entries(RENDER_FLAGS).filter(([flag]) => flag !== '--out' && flag !== '--full-tables')),
   '--proxy-mode': { key: 'proxyMode', kind: 'string' },
   '--output': { key: 'output', kind: 'string' },
-  '--iptables-variant': { key: 'iptablesVariant', kind: 'string' },
+  '--iptables-flavour': { key: 'iptablesFlavour', kind: 'string' },
 };
 
 type DiffParse = { readonly ok: true; readonly args: DiffArgs } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' };
@@ -57,7 +56,7 @@ export function parseDiffArgs(argv: readonly string[]): DiffParse {
   const raw = parseFlags(argv, DIFF_FLAGS, (error) => ({ ok: false, error }));
   if (!('strings' in raw)) return fail(raw.ok ? 'bad arguments' : raw.error);
   if (raw.bools.help === true) return { ok: 'help' };
-  const { proxyMode, backend, output = 'text', iptablesVariant } = raw.strings;
+  const { proxyMode, backend, output = 'text', iptablesFlavour = 'auto' } = raw.strings;
   if (proxyMode !== undefined && backend !== undefined && proxyMode !== backend) return fail(`--proxy-mode ${quote(proxyMode)} and --backend ${quote(backend)} disagree`);
   raw.strings.backend = proxyMode ?? backend ?? 'nftables';
   const base = buildRenderArgs(raw, (error) => ({ ok: false, error }));
@@ -65,10 +64,10 @@ export function parseDiffArgs(argv: readonly string[]): DiffParse {
   if (base.value.command !== 'render') return fail('bad arguments');
   const { out: _out, fullTables: _full, ...renderArgs } = base.value.args;
   if (output !== 'text' && output !== 'json') return fail(`--output must be text or json, got ${quote(output)}`);
-  if (iptablesVariant !== undefined && !(IPTABLES_VARIANTS as readonly string[]).includes(iptablesVariant)) {
-    return fail(`--iptables-variant must be one of ${IPTABLES_VARIANTS.join(', ')}, got ${quote(iptablesVariant)}`);
+  if (!(IPTABLES_FLAVOURS as readonly string[]).includes(iptablesFlavour)) {
+    return fail(`--iptables-flavour must be one of ${IPTABLES_FLAVOURS.join(', ')}, got ${quote(iptablesFlavour)}`);
   }
-  return { ok: true, args: { ...renderArgs, output, ...(iptablesVariant !== undefined ? { iptablesVariant: iptablesVariant as IptablesVariant } : {}) } };
+  return { ok: true, args: { ...renderArgs, output, iptablesFlavour: iptablesFlavour as FlavourChoice } };
 }
 
 export class DiffReadError extends Error {}
@@ -96,25 +95,21 @@ async function nftCurrent(exec: Exec): Promise<Snapshot> {
   return parseNftListing(text);
 }
 
-const XT_TOOLS: Readonly<Record<IptablesVariant, readonly [string, string]>> = {
-  nft: ['iptables-nft', 'ip6tables-nft'],
-  legacy: ['iptables-legacy', 'ip6tables-legacy'],
-};
+/** The flavour's iptables and ip6tables (iptables-nft, ip6tables-nft …), named as the proxier names them. */
+const xtTools = (flavour: IptablesFlavour): readonly [string, string] => [toolName('ipv4', flavour, ''), toolName('ipv6', flavour, '')];
 
-/** The variant holding kube-proxy's KUBE-SERVICES chain, nft first; nft when neither does. */
-async function pickVariant(exec: Exec): Promise<IptablesVariant> {
-  for (const v of IPTABLES_VARIANTS) {
-    for (const tool of XT_TOOLS[v]) {
-      const r = await exec([`${tool}-save`]);
-      if (r.code === 0 && /^:KUBE-SERVICES /m.test(r.stdout)) return v;
-    }
-  }
-  return 'nft';
+/** The flavour named, or for auto the one `kpx run` would pick here (kubelet's marker chains; none: nft). */
+export async function pickFlavour(choice: FlavourChoice, exec: Exec): Promise<IptablesFlavour> {
+  if (choice !== 'auto') return choice;
+  return detectFlavour(async (argv) => {
+    const r = await exec(argv);
+    return r.code === 0 ? r.stdout : undefined;
+  });
 }
 
-async function iptablesDesired(state: ProxyState, variant: IptablesVariant, exec: Exec): Promise<{ snapshot: Snapshot; chains: Set<string> }> {
+async function iptablesDesired(state: ProxyState, flavour: IptablesFlavour, exec: Exec): Promise<{ snapshot: Snapshot; chains: Set<string> }> {
   const script = toIptablesOutput(renderIptablesFamilies(state), 'noflush');
-  const [v4, v6] = XT_TOOLS[variant];
+  const [v4, v6] = xtTools(flavour);
   // The load script (`sh`) into a scratch namespace, then both families saved back.
   const cmd = `IPTABLES=${v4} IP6TABLES=${v6} sh -s >/dev/null && ${v4}-save && echo '#### ip6tables' && ${v6}-save`;
   const out = check(await exec(['unshare', '--net', 'sh', '-c', cmd], script), `loading the desired rules into a scratch namespace (unshare --net, ${v4})`);
@@ -125,11 +120,11 @@ async function iptablesDesired(state: ProxyState, variant: IptablesVariant, exec
   return { snapshot, chains };
 }
 
-async function iptablesCurrent(variant: IptablesVariant, desiredChains: ReadonlySet<string>, exec: Exec, mode: 'iptables' | 'ipvs' = 'iptables'): Promise<Snapshot> {
+async function iptablesCurrent(flavour: IptablesFlavour, desiredChains: ReadonlySet<string>, exec: Exec, mode: 'iptables' | 'ipvs' = 'iptables'): Promise<Snapshot> {
   const owned = ownedChains([mode]);
   const include = (table: string, chain: string): boolean => desiredChains.has(`${table} ${chain}`) || chain.startsWith('KPX-')
     || ((table === 'nat' || table === 'filter' || table === 'mangle') && (owned[table].names.has(chain) || owned[table].prefixes.some((p) => chain.startsWith(p))));
-  const [v4, v6] = XT_TOOLS[variant];
+  const [v4, v6] = xtTools(flavour);
   return mergeSnapshots(
     parseXtablesSave(check(await exec([`${v4}-save`]), `${v4}-save`), 'iptables', include),
     parseXtablesSave(check(await exec([`${v6}-save`]), `${v6}-save`), 'ip6tables', include),
@@ -142,9 +137,9 @@ export async function computeDiff(state: ProxyState, args: DiffArgs, exec: Exec)
     case 'nftables':
       return diffSnapshots(await nftDesired(state, exec), await nftCurrent(exec));
     case 'iptables': {
-      const variant = args.iptablesVariant ?? await pickVariant(exec);
-      const desired = await iptablesDesired(state, variant, exec);
-      return diffSnapshots(desired.snapshot, await iptablesCurrent(variant, desired.chains, exec));
+      const flavour = await pickFlavour(args.iptablesFlavour, exec);
+      const desired = await iptablesDesired(state, flavour, exec);
+      return diffSnapshots(desired.snapshot, await iptablesCurrent(flavour, desired.chains, exec));
     }
     case 'ipvs':
       return ipvsDiff(state, args, exec);
@@ -162,8 +157,8 @@ const SET_NAMES = new Set(IPVS_SET_NAMES);
 async function ipvsDiff(state: ProxyState, args: DiffArgs, exec: Exec): Promise<DiffResult> {
   const parts = splitIpvsOutput(toIpvsOutput(renderIpvsFamilies(state, args.ipvsScheduler !== undefined ? { scheduler: args.ipvsScheduler } : {}), 'noflush'));
   const owner = serviceIndex(state);
-  const variant = args.iptablesVariant ?? await pickVariant(exec);
-  const [v4, v6] = XT_TOOLS[variant];
+  const flavour = await pickFlavour(args.iptablesFlavour, exec);
+  const [v4, v6] = xtTools(flavour);
   const dir = await mkdtemp(join(tmpdir(), 'kpx-diff-'));
   let out: string;
   try {
@@ -195,7 +190,7 @@ async function ipvsDiff(state: ProxyState, args: DiffArgs, exec: Exec): Promise<
     ? parseDeviceAddresses(check(await exec(['ip', '-o', 'addr', 'show', 'dev', IPVS_DUMMY_DEVICE]), 'ip addr show dev kube-ipvs0'), IPVS_DUMMY_DEVICE, owner)
     : { containers: new Map(), chains: new Map() };
   const chains = new Set([...desiredXt.chains.keys()].map((k) => k.split(' ').slice(1).join(' ')));
-  const currentXt = await iptablesCurrent(variant, chains, exec, 'ipvs');
+  const currentXt = await iptablesCurrent(flavour, chains, exec, 'ipvs');
   return diffSnapshots(desired, mergeSnapshots(currentSets, currentVs, currentDev, currentXt));
 }
 

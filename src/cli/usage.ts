@@ -144,8 +144,9 @@ desired rules are loaded into a scratch network namespace (unshare --net) and li
 so both sides are compared in the kernel tools' own form. Needs root (as nft, iptables).
 
       --proxy-mode MODE      nftables (default), iptables or ipvs (also --backend)
-      --iptables-variant V   iptables, ipvs: nft or legacy (default: the one holding
-                             kube-proxy's KUBE-SERVICES chain, else nft)
+      --iptables-flavour F   iptables, ipvs: nft, legacy or auto (default: as kpx run
+                             picks it: legacy when kubelet's KUBE-IPTABLES-HINT or
+                             KUBE-KUBELET-CANARY chain is only in legacy mangle, else nft)
       --output text|json     human-readable (default) or JSON: {"changed", "total",
                              "groups": [{"group", "changes": [{"op": "add"|"remove"|
                              "change", "kind", "where", "item", "from", "to"}]}]}

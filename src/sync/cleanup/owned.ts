@@ -24,6 +24,7 @@
 import { setName, S as IPVS_SETS, C as IPVS_CHAINS } from '../../render/ipvs/names.js';
 import { C as IPT_CHAINS, PREFIX } from '../../render/iptables/names.js';
 import { KPX_TABLES } from '../../render/nftables/index.js';
+import { CANARY } from '../iptables/plan.js';
 
 export const CLEANUP_MODES = ['nftables', 'iptables', 'ipvs'] as const;
 export type CleanupMode = (typeof CLEANUP_MODES)[number];
@@ -38,7 +39,6 @@ export interface OwnedChains {
   readonly prefixes: readonly string[];
 }
 
-const CANARY = 'KUBE-PROXY-CANARY';
 
 /** iptables mode: cleanup.go's lists, plus kpx's KPX-MASQ-NOT-LOCAL (nat). */
 const IPTABLES_CHAINS: Readonly<Record<XtTable, OwnedChains>> = {

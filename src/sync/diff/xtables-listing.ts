@@ -3,8 +3,15 @@
  * state has), plus, per built-in chain, only the rules that jump to one of those. A rule
  * whose comment names a Service (`"ns/name:port cluster IP"`) is that Service's; a chain
  * is a Service's when its commented rules all name the same one (KUBE-SVC/SEP/EXT/FW…).
+ *
+ * `KUBE-PROXY-CANARY` (mangle, nat, filter) is never compared: it is the proxy's own
+ * flush detector (upstream's iptables Monitor, pkg/util/iptables/monitor.go via
+ * pkg/proxy/iptables/proxier.go NewProxier), made when the proxy starts, empty, and
+ * not something a sync writes; `kpx render` has no such chain, so the desired side
+ * never holds it and a running node always does.
  */
-import { BUILTIN_CHAINS, parseSave } from '../cleanup/xtables-plan.js';
+import { BUILTIN_CHAINS, parseSave } from '../kernel/iptables-save.js';
+import { CANARY } from '../iptables/plan.js';
 import { serviceOfComment, type Chain, type Rule, type Snapshot } from './snapshot.js';
 
 /** The Service a rule's `--comment` names. */
@@ -20,7 +27,7 @@ export function ruleService(spec: string): string | undefined {
 export function parseXtablesSave(text: string, label: string, include: (table: string, chain: string) => boolean): Snapshot {
   const chains = new Map<string, Chain>();
   for (const table of parseSave(text)) {
-    const kept = new Set(table.chains.filter((c) => !BUILTIN_CHAINS.has(c) && include(table.name, c)));
+    const kept = new Set(table.chains.filter((c) => !BUILTIN_CHAINS.has(c) && c !== CANARY && include(table.name, c)));
     const rules = new Map<string, Rule[]>();
     for (const r of table.rules) {
       const mine = kept.has(r.chain) || (BUILTIN_CHAINS.has(r.chain) && r.target !== undefined && kept.has(r.target));

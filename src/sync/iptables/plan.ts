@@ -7,6 +7,7 @@
  */
 import { formatChainLine } from '../../render/iptables/format.js';
 import type { IptTableName } from './pieces.js';
+import { parseSave } from '../kernel/iptables-save.js';
 
 export const CANARY = 'KUBE-PROXY-CANARY';
 /** Tables that get the canary chain (upstream: mangle, nat, filter; mangle checked first). */
@@ -87,5 +88,5 @@ export function commitPlan(applied: Applied, plan: FamilyPlan): void {
 
 /** Chain names declared in `iptables-save` output. */
 export function savedChains(save: string): string[] {
-  return [...save.matchAll(/^:(\S+) /gm)].map((m) => m[1]!);
+  return parseSave(save).flatMap((t) => t.chains);
 }

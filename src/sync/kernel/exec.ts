@@ -1,9 +1,9 @@
 /**
- * Running a kernel tool: argument arrays, input on stdin, never a shell. The one-off
- * commands (`kpx cleanup`, `kpx diff`), the takeover step and the IPVS adapter (ipvs.ts)
- * run every tool through one `Exec`, so tests can give them fakes (ipvs-fake.ts) and the
- * VM test a bridge into the VM (test/ipvs-vm/bridge). The nft proxier has its own adapter
- * (nft.ts).
+ * Running a kernel tool: argument arrays, input on stdin, never a shell. `runTool` is the
+ * one spawn of every kernel tool (nft, iptables-restore/-save, and the `Exec` below).
+ * The one-off commands (`kpx cleanup`, `kpx diff`), the takeover step and the IPVS
+ * adapter (ipvs.ts) run tools through an `Exec`, so tests can give them fakes
+ * (ipvs-fake.ts) and the VM test a bridge into the VM (test/ipvs-vm/bridge).
  */
 import { spawn } from 'node:child_process';
 
@@ -32,29 +32,41 @@ export interface SpawnExecOptions {
  */
 export function createSpawnExec(options: SpawnExecOptions = {}): Exec {
   const prefix = options.prefix ?? [];
-  return (argv, stdin = '') => new Promise((resolve) => {
-    const [cmd, ...args] = [...prefix, ...argv];
-    const child = spawn(cmd ?? 'false', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    options.onSpawn?.(child.pid);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('error', (err: NodeJS.ErrnoException) => {
+  return (argv, stdin = '') => runTool([...prefix, ...argv], stdin, options.onSpawn).then(
+    ({ code, stdout, stderr }) => {
+      const missing = prefix.length > 0 && code === 255 && /exec of .* failed: No such file or directory/.test(stderr);
+      return { code, stdout, stderr, missing };
+    },
+    (err: NodeJS.ErrnoException) => {
       const missing = err.code === 'ENOENT';
-      resolve({ code: 127, stdout, stderr: missing ? `${cmd}: not found` : String(err.message), missing });
-    });
-    child.on('close', (code, signal) => {
-      const c = code ?? (signal !== null ? 128 : -1);
-      const missing = prefix.length > 0 && c === 255 && /exec of .* failed: No such file or directory/.test(stderr);
-      resolve({ code: c, stdout, stderr, missing });
-    });
-    child.stdin.on('error', () => { /* the tool may exit before reading all input; its exit code tells */ });
-    child.stdin.end(stdin);
-  });
+      return { code: 127, stdout: '', stderr: missing ? `${argv[0] ?? ''}: not found` : String(err.message), missing };
+    },
+  );
 }
 
 /** createSpawnExec with only a prefix. */
 export function createExec(prefix: readonly string[] = []): Exec {
   return createSpawnExec({ prefix });
+}
+
+export interface ToolRun { readonly code: number; readonly stdout: string; readonly stderr: string }
+
+/**
+ * Runs `argv` with `input` on its stdin and collects its output; rejects when the tool
+ * cannot be started (ENOENT …). A signal's exit is 128.
+ */
+export function runTool(argv: readonly string[], input: string, onSpawn?: (pid: number | undefined) => void): Promise<ToolRun> {
+  const [cmd, ...args] = argv;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd ?? 'true', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    onSpawn?.(child.pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal !== null ? 128 : -1), stdout, stderr }));
+    child.stdin.on('error', () => { /* the tool may exit before reading all of stdin; its exit code tells */ });
+    child.stdin.end(input);
+  });
 }

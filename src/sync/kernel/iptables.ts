@@ -6,7 +6,7 @@
  * Atomicity: iptables-restore commits each `*table … COMMIT` section on its own. A
  * failing section changes nothing of that table, but sections before it stay applied.
  */
-import { spawn } from 'node:child_process';
+import { runTool as runArgv, type ToolRun as Run } from './exec.js';
 import type { IPFamily } from '../../model/types.js';
 import { IptablesError, IptablesUnavailableError, parseIptablesStderr } from './iptables-error.js';
 import { detectFlavour, type FlavourChoice, type IptablesFlavour } from './iptables-flavour.js';
@@ -38,24 +38,6 @@ export interface IptablesKernelOptions {
 
 /** Seconds to wait for the xtables lock (kube-proxy's `-w 5`). */
 export const LOCK_WAIT_SECONDS = '5';
-
-interface Run { readonly code: number; readonly stdout: string; readonly stderr: string }
-
-export function runArgv(argv: readonly string[], input: string, onSpawn?: (pid: number | undefined) => void): Promise<Run> {
-  const [cmd, ...args] = argv;
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd ?? 'iptables', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    onSpawn?.(child.pid);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal !== null ? 128 : -1), stdout, stderr }));
-    child.stdin.on('error', () => { /* the tool may exit before reading all of stdin; its exit code tells */ });
-    child.stdin.end(input);
-  });
-}
 
 export function toolName(family: IPFamily, flavour: IptablesFlavour, suffix: '' | '-restore' | '-save'): string {
   return `${family === 'ipv6' ? 'ip6tables' : 'iptables'}-${flavour}${suffix}`;

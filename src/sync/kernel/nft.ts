@@ -3,7 +3,7 @@
  * stdin (one script = one atomic transaction); commands are argument arrays, never a
  * shell string. Errors are parsed in one place (nft-error.ts).
  */
-import { spawn } from 'node:child_process';
+import { runTool as runCommand, type ToolRun as Run } from './exec.js';
 import { NftError, NftUnavailableError, parseNftStderr } from './nft-error.js';
 
 /**
@@ -41,23 +41,6 @@ export interface NftKernelOptions {
  */
 export const MIN_NFT_VERSION = '1.0.0';
 
-interface Run { readonly code: number; readonly stdout: string; readonly stderr: string }
-
-function runCommand(argv: readonly string[], input: string, onSpawn?: (pid: number | undefined) => void): Promise<Run> {
-  const [cmd, ...args] = argv;
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd ?? 'nft', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    onSpawn?.(child.pid);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal !== null ? 128 : -1), stdout, stderr }));
-    child.stdin.on('error', () => { /* nft may exit before reading all of stdin; its exit code tells */ });
-    child.stdin.end(input);
-  });
-}
 
 /** `a.b.c` ≥ `x.y.z`, numerically per part. */
 export function versionAtLeast(version: string, min: string): boolean {
