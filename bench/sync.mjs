@@ -176,6 +176,10 @@ if (BACKEND === 'all' || BACKEND === 'iptables') try {
   const same = await proxier.sync({ view: v, changes: { services: new Set(['ns-1/svc-1']), node: false }, options });
   row('iptables unchanged sync', `${same.kind}, ${kernel.calls - before} tool runs`);
   if (kernel.calls !== before || same.kind !== 'noop') failed = true;
+} catch (err) {
+  failed = true;
+  console.error(err);
+}
 
 // IPVS (issue 11): the same cluster through the IPVS proxier with its real adapter over
 // FakeIpvsTools (this machine's kernel has no IPVS; the real tools run in the IPVS VM,
