@@ -5,69 +5,23 @@
  * machine's own namespace is never touched; the namespace is deleted at the end, also
  * on failure. Needs root, nft, a built dist/ (npm run build) and kube-apiserver.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { RunNode, clusterIPService, root } from './run-node.js';
 
-const exec = promisify(execFile);
-const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
-const NS = `kpxrun-${process.pid}`;
+const node = new RunNode('kpxrun');
+const { inNs, api, until, metric } = node;
+const NS = node.ns;
+const dir = node.dir;
 const NODE = 'node-a';
-const dir = mkdtempSync(join(root, '.cache', 'run-netns-'));
-let env: Record<string, string> = {};
 let kpx: ChildProcess | undefined;
 let kpxExit: Promise<number | string> | undefined;
-let logs = '';
-
-async function inNs(cmd: string, args: string[], input?: string): Promise<string> {
-  const p = exec('ip', ['netns', 'exec', NS, cmd, ...args], { maxBuffer: 1 << 26 });
-  if (input !== undefined) p.child.stdin?.end(input);
-  return (await p).stdout;
-}
-
-/** The API server, from inside the namespace (its loopback is not the host's). */
-async function api(method: string, path: string, body?: unknown): Promise<unknown> {
-  const out = await inNs('curl', ['-sS', '--fail-with-body', '--cacert', join(dir, 'pki', 'ca.crt'), '-H', `Authorization: Bearer ${env['token']}`,
-    '-H', 'Content-Type: application/json', '-X', method, `https://127.0.0.1:${env['api_port']}${path}`,
-    ...(body !== undefined ? ['--data-binary', JSON.stringify(body)] : [])]);
-  return JSON.parse(out);
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}\n--- kpx log ---\n${logs.slice(-4_000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const serviceIPs = (): Promise<string> => inNs('nft', ['list', 'set', 'ip', 'kube-proxy', 'cluster-ips']);
-const metric = async (name: string): Promise<number> => {
-  const text = await inNs('curl', ['-sS', 'http://127.0.0.1:10249/metrics']);
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? NaN : Number(line.split(' ')[1]);
-};
 
-function svc(name: string, ip: string): unknown {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { clusterIP: ip, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] } };
-}
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) throw new Error('run-netns.test.ts needs root (network namespaces)');
-  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ missing: run npm run build first');
-  await exec('ip', ['netns', 'add', NS]);
-  await exec('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-  // A node address: a veth pair with both ends inside the namespace.
-  await exec('ip', ['-n', NS, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer']);
-  await exec('ip', ['-n', NS, 'link', 'set', 'eth0-peer', 'up']);
-  await exec('ip', ['-n', NS, 'addr', 'add', '192.168.77.10/24', 'dev', 'eth0']);
-  await exec('ip', ['-n', NS, 'link', 'set', 'eth0', 'up']);
-  await inNs('bash', [join(root, 'test', 'apiserver', 'cluster.sh'), 'up', dir]);
-  env = Object.fromEntries(readFileSync(join(dir, 'env'), 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  await node.setUp('run-netns.test.ts');
   // Rules a previous kpx or kube-proxy left behind: they must keep working until the
   // first sync replaces them (never a flush at start).
   await inNs('nft', ['-f', '-'], 'add table ip kube-proxy\nadd chain ip kube-proxy left-by-previous-proxy\n');
@@ -76,21 +30,19 @@ beforeAll(async () => {
 afterAll(async () => {
   // kpx runs in its own process group (npx → node → nft monitor): end all of it.
   if (kpx?.pid !== undefined && kpx.exitCode === null) { try { process.kill(-kpx.pid, 'SIGKILL'); } catch { /* gone */ } }
-  await exec('bash', [join(root, 'test', 'apiserver', 'cluster.sh'), 'down', dir]).catch(() => undefined);
-  await exec('ip', ['netns', 'del', NS]).catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+  await node.tearDown();
 }, 60_000);
 
 test('kpx run: waits for its Node, replaces old rules atomically, repairs drift, SIGTERM leaves the rules', async () => {
-  await api('POST', '/api/v1/namespaces/default/services', svc('web', '10.96.7.1'));
+  await api('POST', '/api/v1/namespaces/default/services', clusterIPService('web', '10.96.7.1'));
   kpx = spawn('ip', ['netns', 'exec', NS, 'npx', '--no-install', 'kpx', 'run', '--kubeconfig', join(dir, 'kubeconfig'),
     '--hostname-override', NODE, '--proxy-mode', 'nftables', '--cluster-cidr', '10.244.0.0/16',
     '--min-sync-period', '100ms', '--conntrack-max-per-core=0'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  kpx.stderr!.setEncoding('utf8').on('data', (d: string) => { logs += d; });
+  kpx.stderr!.setEncoding('utf8').on('data', (d: string) => { node.logs += d; });
   kpxExit = new Promise((resolve) => kpx!.on('exit', (code, signal) => resolve(code ?? `signal ${signal}`)));
 
   // Listed, but no Node yet: nothing is programmed, the old rules stay.
-  await until('the wait for the Node to be logged', async () => logs.includes(`Node \\"${NODE}\\" does not exist yet`) || logs.includes(`Node "${NODE}" does not exist yet`));
+  await until('the wait for the Node to be logged', async () => node.logs.includes(`Node \\"${NODE}\\" does not exist yet`) || node.logs.includes(`Node "${NODE}" does not exist yet`));
   await new Promise((r) => setTimeout(r, 500));
   expect(await inNs('nft', ['list', 'table', 'ip', 'kube-proxy'])).toContain('left-by-previous-proxy');
 
@@ -104,7 +56,7 @@ test('kpx run: waits for its Node, replaces old rules atomically, repairs drift,
   expect(await metric('kubeproxy_sync_proxy_rules_last_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
 
   // A change arrives; kpx's own applies are never taken for drift.
-  await api('POST', '/api/v1/namespaces/default/services', svc('api', '10.96.7.2'));
+  await api('POST', '/api/v1/namespaces/default/services', clusterIPService('api', '10.96.7.2'));
   await until('the second Service', async () => (await serviceIPs()).includes('10.96.7.2'));
   await new Promise((r) => setTimeout(r, 500));
   expect(await metric('kpx_drift_repairs_total')).toBe(0);
@@ -132,7 +84,7 @@ test('kpx run: waits for its Node, replaces old rules atomically, repairs drift,
   expect(await serviceIPs()).toContain('10.96.7.2');
   await inNs('bash', [join(root, 'test', 'apiserver', 'cluster.sh'), 'up', dir]);
   const backAt = Date.now();
-  await api('POST', '/api/v1/namespaces/default/services', svc('after-outage', '10.96.7.3'));
+  await api('POST', '/api/v1/namespaces/default/services', clusterIPService('after-outage', '10.96.7.3'));
   await until('the change after the outage', async () => (await serviceIPs()).includes('10.96.7.3'), 5_000);
   process.stderr.write(`run-netns: first change after the API server returned in the kernel after ${Date.now() - backAt} ms\n`);
   expect(Date.now() - backAt).toBeLessThan(2_500);
@@ -143,7 +95,7 @@ test('kpx run: waits for its Node, replaces old rules atomically, repairs drift,
   const code = await kpxExit;
   // kpx exits 0; npm (npx) itself re-raises a SIGTERM it received, so accept that too.
   expect([0, 'signal SIGTERM']).toContain(code);
-  await until('kpx to have stopped', async () => logs.includes('"msg":"stopped"'), 10_000);
+  await until('kpx to have stopped', async () => node.logs.includes('"msg":"stopped"'), 10_000);
   expect(await inNs('nft', ['list', 'table', 'ip', 'kube-proxy'])).toBe(before);
-  expect(logs).toContain('kernel rules are left in place');
+  expect(node.logs).toContain('kernel rules are left in place');
 }, 120_000);
