@@ -14,7 +14,8 @@ import { splitIpvsOutput } from '../../src/render/ipvs/index.js';
 import { existsSync } from 'node:fs';
 import { KPX, ROOT, SCENARIOS, scenarioArgs } from '../helpers/scenarios.js';
 import { checkPrerequisites, run, type RunResult } from './harness.js';
-import { requireBuiltCli, runInRoot } from './suite.js';
+import { freshNamespace, requireBuiltCli, runInRoot } from './suite.js';
+import { FOREIGN, KUBELET_IPV4, type ForeignRules } from './foreign.js';
 
 const NS = `kpx-${process.pid}-91-cleanup`;
 const XT = ['iptables-nft', 'ip6tables-nft', 'iptables-legacy', 'ip6tables-legacy'] as const;
@@ -35,38 +36,7 @@ function kpxCleanup(...args: string[]): Promise<RunResult> {
 }
 
 /** Foreign state: a CNI plugin, an administrator, kubelet (its KUBE-* chains are not kube-proxy's). */
-const FOREIGN_XT: Readonly<Record<'ipv4' | 'ipv6', readonly (readonly string[])[]>> = {
-  ipv4: [
-    ['-t', 'filter', '-P', 'FORWARD', 'DROP'],
-    ['-t', 'filter', '-A', 'INPUT', '-s', '192.0.2.1/32', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'],
-    ['-t', 'filter', '-N', 'ADMIN-FORWARD'],
-    ['-t', 'filter', '-A', 'ADMIN-FORWARD', '-s', '198.51.100.0/24', '-j', 'ACCEPT'],
-    ['-t', 'filter', '-A', 'FORWARD', '-j', 'ADMIN-FORWARD'],
-    ['-t', 'filter', '-N', 'KUBE-FIREWALL'],
-    // kubelet's KUBE-FIREWALL, as kubelet writes it (kube-proxy ensures the same chain and jumps).
-    ['-t', 'filter', '-A', 'KUBE-FIREWALL', '!', '-s', '127.0.0.0/8', '-d', '127.0.0.0/8', '-m', 'comment', '--comment', 'block incoming localnet connections',
-      '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP'],
-    ['-t', 'filter', '-A', 'INPUT', '-j', 'KUBE-FIREWALL'],
-    ['-t', 'filter', '-A', 'OUTPUT', '-j', 'KUBE-FIREWALL'],
-    ['-t', 'nat', '-N', 'KUBE-MARK-DROP'],
-    ['-t', 'nat', '-A', 'KUBE-MARK-DROP', '-j', 'MARK', '--set-xmark', '0x8000/0x8000'],
-    ['-t', 'mangle', '-N', 'KUBE-KUBELET-CANARY'],
-    ['-t', 'mangle', '-N', 'KUBE-IPTABLES-HINT'],
-    ['-t', 'nat', '-N', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'CNI-HOSTPORT', '-p', 'tcp', '--dport', '8081', '-j', 'DNAT', '--to-destination', '10.88.0.5:80'],
-    ['-t', 'nat', '-A', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'POSTROUTING', '-s', '10.88.0.0/16', '!', '-d', '10.88.0.0/16', '-j', 'MASQUERADE'],
-  ],
-  ipv6: [
-    ['-t', 'filter', '-P', 'FORWARD', 'DROP'],
-    ['-t', 'filter', '-A', 'INPUT', '-s', '2001:db8::1/128', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'],
-    ['-t', 'nat', '-N', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'CNI-HOSTPORT', '-p', 'tcp', '--dport', '8081', '-j', 'DNAT', '--to-destination', '[fd00:88::5]:80'],
-    ['-t', 'nat', '-A', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT'],
-  ],
-};
+const FOREIGN_XT: ForeignRules = { ipv4: [...FOREIGN.ipv4, ...KUBELET_IPV4], ipv6: FOREIGN.ipv6 };
 
 const FOREIGN_NFT = `table inet foreign {
   set blocked { type ipv4_addr; elements = { 203.0.113.9 } }
@@ -142,11 +112,6 @@ async function loadEveryMode(): Promise<void> {
   await inNs('ip', ['-batch', '-'], ipvs.get('kube-ipvs0.batch') ?? '');
 }
 
-async function freshNamespace(): Promise<void> {
-  await run('ip', ['netns', 'del', NS]);
-  const r = await run('ip', ['netns', 'add', NS]);
-  if (r.code !== 0) throw new Error(`ip netns add ${NS}: ${r.stderr}`);
-}
 
 /** Upstream kube-proxy v1.36.3, built by bench/upstream/build.sh (the oracle of the last test). */
 const UPSTREAM = join(ROOT, '.cache', 'bin', 'kube-proxy');
@@ -157,7 +122,7 @@ describe('kpx cleanup removes kube-proxy state of every mode and nothing else', 
   beforeAll(async () => {
     requireBuiltCli();
     await checkPrerequisites();
-    await freshNamespace();
+    await freshNamespace(NS);
     await loadForeign();
     foreign = await state();
   }, 60000);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { splitIpvsOutput } from '../../src/render/ipvs/index.js';
 import { KPX, ROOT } from '../helpers/scenarios.js';
 import { checkPrerequisites, run, type RunResult } from './harness.js';
-import { requireBuiltCli, runInRoot } from './suite.js';
+import { freshNamespace, requireBuiltCli, runInRoot } from './suite.js';
 
 const NS = `kpx-${process.pid}-92-diff`;
 const MANIFESTS = join(ROOT, 'test', 'kernel', 'diff-manifests');
@@ -53,9 +53,7 @@ describe('kpx diff against the kernel', () => {
   beforeAll(async () => {
     requireBuiltCli();
     await checkPrerequisites();
-    await run('ip', ['netns', 'del', NS]);
-    const r = await run('ip', ['netns', 'add', NS]);
-    if (r.code !== 0) throw new Error(`ip netns add ${NS}: ${r.stderr}`);
+    await freshNamespace(NS);
   }, 30000);
 
   afterAll(async () => {

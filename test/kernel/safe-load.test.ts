@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { splitIpvsOutput } from '../../src/render/ipvs/index.js';
 import { KPX, SCENARIOS, scenarioArgs } from '../helpers/scenarios.js';
 import { checkPrerequisites, run } from './harness.js';
-import { requireBuiltCli, runInRoot } from './suite.js';
+import { freshNamespace, requireBuiltCli, runInRoot } from './suite.js';
+import { FOREIGN } from './foreign.js';
 
 type Variant = 'nft' | 'legacy';
 const NS = `kpx-${process.pid}-90-safeload`;
@@ -27,29 +28,6 @@ async function inNs(cmd: string, args: readonly string[], input = '', env: Recor
   return r.stdout;
 }
 
-/** Foreign state, as a CNI plugin and an administrator leave it. */
-const FOREIGN: Readonly<Record<'ipv4' | 'ipv6', readonly (readonly string[])[]>> = {
-  ipv4: [
-    ['-t', 'filter', '-P', 'FORWARD', 'DROP'],
-    ['-t', 'filter', '-A', 'INPUT', '-s', '192.0.2.1/32', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'],
-    ['-t', 'filter', '-N', 'ADMIN-FORWARD'],
-    ['-t', 'filter', '-A', 'ADMIN-FORWARD', '-s', '198.51.100.0/24', '-j', 'ACCEPT'],
-    ['-t', 'filter', '-A', 'FORWARD', '-j', 'ADMIN-FORWARD'],
-    ['-t', 'nat', '-N', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'CNI-HOSTPORT', '-p', 'tcp', '--dport', '8081', '-j', 'DNAT', '--to-destination', '10.88.0.5:80'],
-    ['-t', 'nat', '-A', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'POSTROUTING', '-s', '10.88.0.0/16', '!', '-d', '10.88.0.0/16', '-j', 'MASQUERADE'],
-  ],
-  ipv6: [
-    ['-t', 'filter', '-P', 'FORWARD', 'DROP'],
-    ['-t', 'filter', '-A', 'INPUT', '-s', '2001:db8::1/128', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'],
-    ['-t', 'nat', '-N', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'CNI-HOSTPORT', '-p', 'tcp', '--dport', '8081', '-j', 'DNAT', '--to-destination', '[fd00:88::5]:80'],
-    ['-t', 'nat', '-A', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT'],
-    ['-t', 'nat', '-A', 'OUTPUT', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT'],
-  ],
-};
 
 const TOOL = { ipv4: 'iptables', ipv6: 'ip6tables' } as const;
 
@@ -93,9 +71,7 @@ describe('kpx render output loads safely next to foreign rules', () => {
   beforeAll(async () => {
     requireBuiltCli();
     await checkPrerequisites();
-    await run('ip', ['netns', 'del', NS]);
-    const r = await run('ip', ['netns', 'add', NS]);
-    if (r.code !== 0) throw new Error(`ip netns add ${NS}: ${r.stderr}`);
+    await freshNamespace(NS);
   }, 30000);
 
   afterAll(async () => {

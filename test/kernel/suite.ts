@@ -101,3 +101,10 @@ export function judge(backend: string, c: FlowCase, results: readonly ProbeResul
     throw new Error(`${describeCase(c)}: ${problems.join('; ')}${note}\n  outcomes: ${summarize(results)}`);
   }
 }
+
+/** A new, empty network namespace `ns` (one left by a dead run is deleted first). */
+export async function freshNamespace(ns: string): Promise<void> {
+  await run('ip', ['netns', 'del', ns]);
+  const r = await run('ip', ['netns', 'add', ns]);
+  if (r.code !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr}`);
+}

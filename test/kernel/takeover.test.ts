@@ -14,7 +14,7 @@ import { createExec } from '../../src/sync/kernel/exec.js';
 import type { SyncResult } from '../../src/sync/types.js';
 import { KPX, ROOT } from '../helpers/scenarios.js';
 import { checkPrerequisites, run } from './harness.js';
-import { requireBuiltCli, runInRoot } from './suite.js';
+import { freshNamespace, requireBuiltCli, runInRoot } from './suite.js';
 
 const NS = `kpx-${process.pid}-93-takeover`;
 const MANIFEST = join(ROOT, 'test', 'kernel', 'diff-manifests', 'base.yaml');
@@ -59,9 +59,7 @@ describe('takeover after the first sync', () => {
   }, 30000);
 
   beforeEach(async () => {
-    await run('ip', ['netns', 'del', NS]);
-    const r = await run('ip', ['netns', 'add', NS]);
-    if (r.code !== 0) throw new Error(`ip netns add ${NS}: ${r.stderr}`);
+    await freshNamespace(NS);
     await loadAllModes();
   }, 60000);
 
