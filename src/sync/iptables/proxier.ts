@@ -13,7 +13,8 @@
  * Foreign chains, rules and built-in policies are never named, so never changed.
  */
 import { performance } from 'node:perf_hooks';
-import { IncrementalModel } from '../../model/incremental.js';
+import type { IncrementalModel } from '../../model/incremental.js';
+import { advanceModel } from '../model-step.js';
 import type { IPFamily, ServicePort } from '../../model/types.js';
 import { C, isServiceChainName } from '../../render/iptables/names.js';
 import type { IptablesKernel } from '../kernel/iptables.js';
@@ -137,18 +138,13 @@ export function createIptablesProxier(opts: IptablesProxierOptions): IptablesPro
     async sync(req: SyncRequest): Promise<SyncResult> {
       const t0 = performance.now();
       try {
-        const key = JSON.stringify(req.options);
-        let affected: Set<string> | undefined;
+        const step = advanceModel(model, optionsKey, req);
+        if (step.optionsChanged) applied = undefined; // fixed chains follow the options: replace
+        ({ model, optionsKey } = step);
+        const affected = step.affected;
         let touched: Map<IPFamily, Set<string>> | 'all' = 'all';
         let needFull = false;
-        if (!model || req.changes === 'all' || req.changes.node || key !== optionsKey) {
-          if (key !== optionsKey) applied = undefined; // fixed chains follow the options: replace
-          model = new IncrementalModel(req.view.snapshot(), req.options);
-          optionsKey = key;
-        } else {
-          affected = model.update(req.changes.services, (k) => req.view.service(k));
-        }
-        const m = model;
+        const m = step.model;
         const t1 = performance.now();
         if (affected === undefined) {
           build(m);

@@ -13,7 +13,8 @@
  * applied by kpx — and never inside `--ipvs-exclude-cidrs`. Foreign ones stay.
  */
 import { performance } from 'node:perf_hooks';
-import { IncrementalModel } from '../../model/incremental.js';
+import type { IncrementalModel } from '../../model/incremental.js';
+import { advanceModel } from '../model-step.js';
 import type { IPFamily } from '../../model/types.js';
 import type { IpvsScheduler } from '../../render/ipvs/types.js';
 import { createIpvsKernel, type IpvsKernel } from '../kernel/ipvs.js';
@@ -210,16 +211,11 @@ export function createIpvsProxier(opts: IpvsProxierOptions = {}): IpvsProxier {
     async sync(req: SyncRequest): Promise<SyncResult> {
       const t0 = performance.now();
       try {
-        const key = JSON.stringify(req.options);
-        let affected: Set<string> | undefined;
-        if (!model || req.changes === 'all' || req.changes.node || key !== optionsKey) {
-          if (key !== optionsKey) applied = undefined;
-          model = new IncrementalModel(req.view.snapshot(), req.options);
-          optionsKey = key;
-        } else {
-          affected = model.update(req.changes.services, (k) => req.view.service(k));
-        }
-        const m = model;
+        const step = advanceModel(model, optionsKey, req);
+        if (step.optionsChanged) applied = undefined; // fixed chains follow the options: replace
+        ({ model, optionsKey } = step);
+        const affected = step.affected;
+        const m = step.model;
         const t1 = performance.now();
         if (affected === undefined) rebuild(m);
         else for (const f of FAMILIES) for (const k of affected) desired.get(f)!.setService(k, m.ports(k, f));

@@ -9,7 +9,8 @@
  * no kernel call at all when nothing changed.
  */
 import { performance } from 'node:perf_hooks';
-import { IncrementalModel } from '../../model/incremental.js';
+import type { IncrementalModel } from '../../model/incremental.js';
+import { advanceModel } from '../model-step.js';
 import type { IPFamily } from '../../model/types.js';
 import { nftFamily } from '../../render/nftables/names.js';
 import type { NftFamily } from '../../render/nftables/types.js';
@@ -72,11 +73,6 @@ export function createNftablesProxier(opts: NftablesProxierOptions): NftablesPro
     applied = undefined;
   };
 
-  /** A new model from the view's snapshot (the applied memory is kept). */
-  const rebuildModel = (req: SyncRequest): void => {
-    model = new IncrementalModel(req.view.snapshot(), req.options);
-  };
-
   /** New tables with every Service's pieces. */
   const rebuildTables = (m: IncrementalModel): void => {
     const next = new Map<IPFamily, DesiredTable>();
@@ -110,18 +106,12 @@ export function createNftablesProxier(opts: NftablesProxierOptions): NftablesPro
       if (version === undefined) await this.checkKernel();
       const t0 = performance.now();
       try {
-        const key = JSON.stringify(req.options);
-        let all = false;
-        let affected: Set<string> | undefined;
-        if (!model || req.changes === 'all' || req.changes.node || key !== optionsKey) {
-          if (key !== optionsKey) applied = undefined; // fixed chains follow the options: replace
-          rebuildModel(req);
-          optionsKey = key;
-          all = true;
-        } else {
-          affected = model.update(req.changes.services, (k) => req.view.service(k));
-        }
-        const m = model!;
+        const step = advanceModel(model, optionsKey, req);
+        if (step.optionsChanged) applied = undefined; // fixed chains follow the options: replace
+        ({ model, optionsKey } = step);
+        const affected = step.affected;
+        const all = affected === undefined;
+        const m = step.model;
         const t1 = performance.now();
         if (affected === undefined) rebuildTables(m);
         else for (const k of affected) for (const f of FAMILIES) tables.get(f)!.setService(`${k}:`, servicePieces(m.ports(k, f), nftFamily(f)));
