@@ -25,6 +25,15 @@ const SERVICES = option('--services', 'SERVICES', 10_000);
 const ENDPOINTS = option('--endpoints', 'ENDPOINTS', 10);
 const ROUNDS = option('--rounds', 'ROUNDS', 20);
 const BACKEND = process.argv.includes('--backend') ? process.argv[process.argv.indexOf('--backend') + 1] : 'all';
+
+/** Round r's Service (spread over the cluster): its slice replaced by change(slice); returns its key. */
+function changeOne(v, r, change) {
+  const i = 1 + ((r * 7919) % (SERVICES - 1));
+  const key = `ns-${i % 100}/svc-${i}`;
+  const [slice] = v.slices.get(key);
+  v.slices.set(key, [change(slice)]);
+  return key;
+}
 if ((BACKEND === 'all' || BACKEND === 'nftables') && process.getuid?.() !== 0) {
   console.error('bench/sync.mjs needs root (ip netns add)');
   process.exit(1);
@@ -92,10 +101,7 @@ if (BACKEND === 'all' || BACKEND === 'nftables') try {
     const ops = [];
     const kinds = new Set();
     for (let r = 0; r < ROUNDS; r++) {
-      const i = 1 + ((r * 7919) % (SERVICES - 1));
-      const key = `ns-${i % 100}/svc-${i}`;
-      const [slice] = v.slices.get(key);
-      v.slices.set(key, [change(slice)]);
+      const key = changeOne(v, r, change);
       t0 = performance.now();
       const res = await proxier.sync({ view: v, changes: { services: new Set([key]), node: false }, options });
       whole.push(performance.now() - t0);
@@ -151,10 +157,7 @@ if (BACKEND === 'all' || BACKEND === 'iptables') try {
     const applies = [];
     const kinds = new Set();
     for (let r = 0; r < ROUNDS; r++) {
-      const i = 1 + ((r * 7919) % (SERVICES - 1));
-      const key = `ns-${i % 100}/svc-${i}`;
-      const [slice] = v.slices.get(key);
-      v.slices.set(key, [change(slice)]);
+      const key = changeOne(v, r, change);
       const before = { ...kernel.counts };
       const res = await proxier.sync({ view: v, changes: { services: new Set([key]), node: false }, options });
       compute.push(res.timings.model + res.timings.render + res.timings.diff);
@@ -201,12 +204,11 @@ if (BACKEND === 'all' || BACKEND === 'ipvs') try {
   const calls = [];
   const kinds = new Set();
   for (let r = 0; r < ROUNDS; r++) {
-    const i = 1 + ((r * 7919) % (SERVICES - 1));
-    const key = `ns-${i % 100}/svc-${i}`;
-    const [slice] = v.slices.get(key);
-    const eps = slice.endpoints.map((e) => ({ ...e }));
-    eps[3] = { ...eps[3], addresses: [ipv4(11, nextPod++)] };
-    v.slices.set(key, [{ ...slice, endpoints: eps }]);
+    const key = changeOne(v, r, (slice) => {
+      const eps = slice.endpoints.map((e) => ({ ...e }));
+      eps[3] = { ...eps[3], addresses: [ipv4(11, nextPod++)] };
+      return { ...slice, endpoints: eps };
+    });
     const before = tools.calls.length;
     const res = await proxier.sync({ view: v, changes: { services: new Set([key]), node: false }, options });
     ops.push(res.kernelOps);
