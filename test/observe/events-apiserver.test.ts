@@ -8,9 +8,9 @@
 import { createServer, type Server } from 'node:net';
 import { CoreV1Api, EventsV1Api } from '@kubernetes/client-node';
 import { IncrementalModel } from '../../src/model/incremental.js';
-import { apiEventSink, EventRecorder } from '../../src/observe/events.js';
+import { apiEventSink, EventRecorder } from '../../src/watch/events.js';
 import { silentLogger } from '../../src/observe/logger.js';
-import { FAILED_TO_START_REASON, ServiceHealthServers } from '../../src/observe/service-health.js';
+import { FAILED_TO_START_REASON, ServiceHealthServers } from '../../src/sync/service-health.js';
 import { startCluster, type TestCluster } from '../apiserver/cluster.js';
 
 const NS = 'hc-events';

@@ -1,6 +1,6 @@
 /** Events: the object kpx posts, the rate limit, and failures that must never escape (pure, fake sink). */
 import type { EventsV1Event } from '@kubernetes/client-node';
-import { buildEvent, EventRecorder, EventThrottle, NOTE_LIMIT, type EventReport } from '../../src/observe/events.js';
+import { buildEvent, EventRecorder, EventThrottle, NOTE_LIMIT, type EventReport } from '../../src/watch/events.js';
 import { silentLogger } from '../../src/observe/logger.js';
 
 const REPORT: EventReport = {

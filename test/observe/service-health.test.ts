@@ -7,9 +7,9 @@
 import { createServer, type Server } from 'node:net';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { IncrementalModel } from '../../src/model/incremental.js';
-import type { EventReport } from '../../src/observe/events.js';
+import type { EventReport } from '../../src/watch/events.js';
 import { silentLogger, type Logger } from '../../src/observe/logger.js';
-import { FAILED_TO_START_REASON, ServiceHealthServers } from '../../src/observe/service-health.js';
+import { FAILED_TO_START_REASON, ServiceHealthServers } from '../../src/sync/service-health.js';
 import type { SyncResult } from '../../src/sync/types.js';
 
 const NODE = 'node-a';

@@ -17,14 +17,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Counter } from 'prom-client';
 import { IP_FAMILIES } from '../model/types.js';
-import type { SyncObserver, SyncResult } from '../sync/types.js';
-import type { EventReport } from './events.js';
-import { listen, type RunningServer } from './http.js';
-import type { Logger } from './logger.js';
+import type { SyncObserver, SyncResult } from './types.js';
+import type { EventReport } from '../watch/events.js';
+import { listen, type RunningServer } from '../observe/http.js';
+import type { Logger } from '../observe/logger.js';
 import {
   healthCheckBody, listenAddresses, localReadyEndpoints, planServers, targetId, targetOf,
   type WantedServer,
-} from './service-health-plan.js';
+} from '../observe/service-health-plan.js';
 
 export const FAILED_TO_START_REASON = 'FailedToStartServiceHealthcheck';
 

@@ -12,7 +12,7 @@
  */
 import { EventsV1Api, V1MicroTime, type EventsV1Event, type KubeConfig } from '@kubernetes/client-node';
 import type { Counter } from 'prom-client';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observe/logger.js';
 
 /** The object an Event is about. */
 export interface Regarding {
