@@ -40,7 +40,24 @@ export interface RunArgs {
   readonly cleanup?: boolean;
   /** kpx's --iptables-flavour (iptables mode): nft, legacy, or auto (as kube-proxy's image detects it). */
   readonly iptablesFlavour: FlavourChoice;
+  /** --detect-local-mode and its companions: how "traffic from a local pod" is recognised. */
+  readonly detectLocal: DetectLocal;
 }
+
+/** kube-proxy's LocalMode values (pkg/proxy/apis/config/types.go); the default is ClusterCIDR. */
+export const DETECT_LOCAL_MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'] as const;
+export type DetectLocalMode = (typeof DETECT_LOCAL_MODES)[number];
+
+/**
+ * ClusterCIDR: source in --cluster-cidr; NodeCIDR: source in this Node's spec.podCIDRs;
+ * BridgeInterface: arrives on --pod-bridge-interface; InterfaceNamePrefix: arrives on an
+ * interface whose name starts with --pod-interface-name-prefix.
+ */
+export type DetectLocal =
+  | { readonly mode: 'ClusterCIDR' }
+  | { readonly mode: 'NodeCIDR' }
+  | { readonly mode: 'BridgeInterface'; readonly bridgeInterface: string }
+  | { readonly mode: 'InterfaceNamePrefix'; readonly interfaceNamePrefix: string };
 
 /** --ipvs-scheduler, --ipvs-strict-arp, --ipvs-exclude-cidrs, --ipvs-{tcp,tcpfin,udp}-timeout (seconds; 0: kernel default). */
 export interface IpvsArgs {
@@ -59,7 +76,7 @@ type Key =
   | 'masqueradeAll' | 'masqueradeBit' | 'healthz' | 'metrics' | 'syncPeriod' | 'minSyncPeriod'
   | 'iptablesSyncPeriod' | 'iptablesMinSyncPeriod' | 'ipvsSyncPeriod' | 'ipvsMinSyncPeriod'
   | 'ctMaxPerCore' | 'ctMin' | 'ctEstablished' | 'ctCloseWait' | 'verbosity' | 'config' | 'ignored' | 'ignoredBool'
-  | 'cleanup' | 'iptablesFlavour'
+  | 'cleanup' | 'iptablesFlavour' | 'detectLocalMode' | 'podBridgeInterface' | 'podInterfaceNamePrefix'
   | 'ipvsScheduler' | 'ipvsStrictARP' | 'ipvsExcludeCIDRs' | 'ipvsTCPTimeout' | 'ipvsTCPFinTimeout' | 'ipvsUDPTimeout';
 
 const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
@@ -96,6 +113,9 @@ const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
   '-v': { key: 'verbosity', kind: 'int' },
   '--config': { key: 'config', kind: 'string' },
   '--cleanup': { key: 'cleanup', kind: 'bool' },
+  '--detect-local-mode': { key: 'detectLocalMode', kind: 'string' },
+  '--pod-bridge-interface': { key: 'podBridgeInterface', kind: 'string' },
+  '--pod-interface-name-prefix': { key: 'podInterfaceNamePrefix', kind: 'string' },
   // kube-proxy flags kpx accepts and does not act on (yet).
   '--bind-address': { key: 'ignored', kind: 'string' },
   '--feature-gates': { key: 'ignored', kind: 'string' },
@@ -104,7 +124,6 @@ const FLAGS: Readonly<Record<string, { key: Key; kind: Kind }>> = {
   '--kube-api-burst': { key: 'ignored', kind: 'string' },
   '--kube-api-content-type': { key: 'ignored', kind: 'string' },
   '--config-sync-period': { key: 'ignored', kind: 'string' },
-  '--detect-local-mode': { key: 'ignored', kind: 'string' },
   '--logging-format': { key: 'ignored', kind: 'string' },
   '--profiling': { key: 'ignoredBool', kind: 'bool' },
   '--bind-address-hard-fail': { key: 'ignoredBool', kind: 'bool' },
@@ -184,6 +203,9 @@ export function parseRunArgs(argv: readonly string[]): RunParse {
   const scheduler = strings.ipvsScheduler === undefined || strings.ipvsScheduler === '' ? 'rr' : strings.ipvsScheduler;
   if (!(IPVS_SCHEDULERS as readonly string[]).includes(scheduler)) return fail(`--ipvs-scheduler must be one of ${IPVS_SCHEDULERS.join(', ')}, got "${scheduler}"`);
 
+  const detectLocal = parseDetectLocal(strings.detectLocalMode, strings.podBridgeInterface, strings.podInterfaceNamePrefix);
+  if (typeof detectLocal === 'string') return fail(detectLocal);
+
   const ints: Partial<Record<Key, number>> = {};
   const durations: Partial<Record<Key, number>> = {};
   for (const [flag, spec] of Object.entries(FLAGS)) {
@@ -245,6 +267,7 @@ export function parseRunArgs(argv: readonly string[]): RunParse {
     },
     ignored,
     iptablesFlavour: iptablesFlavour as FlavourChoice,
+    detectLocal,
     ...(healthz !== undefined ? { healthz } : {}),
     ...(metrics !== undefined ? { metrics } : {}),
     ...(strings.kubeconfig !== undefined ? { kubeconfig: strings.kubeconfig } : {}),
@@ -253,4 +276,24 @@ export function parseRunArgs(argv: readonly string[]): RunParse {
     ...(strings.hostnameOverride !== undefined && strings.hostnameOverride !== '' ? { hostnameOverride: strings.hostnameOverride } : {}),
   };
   return { ok: true, args };
+}
+
+/**
+ * kube-proxy's rules (pkg/proxy/apis/config/validation/validation.go validateDetectLocalMode
+ * and validateDetectLocalConfiguration): an empty mode is ClusterCIDR; BridgeInterface and
+ * InterfaceNamePrefix need a non-empty interface name (or prefix).
+ */
+export function parseDetectLocal(mode: string | undefined, bridge: string | undefined, prefix: string | undefined): DetectLocal | string {
+  const m = mode === undefined || mode === '' ? 'ClusterCIDR' : mode;
+  switch (m) {
+    case 'ClusterCIDR': case 'NodeCIDR': return { mode: m };
+    case 'BridgeInterface':
+      if (bridge === undefined || bridge === '') return '--detect-local-mode BridgeInterface needs --pod-bridge-interface';
+      return { mode: m, bridgeInterface: bridge };
+    case 'InterfaceNamePrefix':
+      if (prefix === undefined || prefix === '') return '--detect-local-mode InterfaceNamePrefix needs --pod-interface-name-prefix';
+      return { mode: m, interfaceNamePrefix: prefix };
+    default:
+      return `--detect-local-mode must be one of ${DETECT_LOCAL_MODES.join(', ')}, got "${m}"`;
+  }
 }
